@@ -26,7 +26,7 @@ BPFHDRS	:= $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPFSRCS))
 UNIT	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/tests/asan_%,$(wildcard tests/unit/test_*.c))
-BPFT	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+BPFT	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf_%,$(wildcard tests/bpf/test_*.c))
 ASAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 
@@ -68,7 +68,7 @@ $(BUILD)/tests/asan_test_%: tests/unit/test_%.c $(ASANOBJS)
 	$(CC) $(CFLAGS) $(ASAN) $(PKG_CFLAGS) -DSRCDIR='"$(CURDIR)"' -o $@ $^ $(PKG_LIBS) \
 		-lcmocka -lpthread
 
-$(BUILD)/tests/test_%: tests/bpf/test_%.c tests/bpf/packets.h $(LIBOBJS)
+$(BUILD)/tests/bpf_test_%: tests/bpf/test_%.c tests/bpf/packets.h $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DSRCDIR='"$(CURDIR)"' -Itests/bpf -o $@ \
 		$(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka -lpthread

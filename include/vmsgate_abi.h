@@ -158,10 +158,15 @@ struct vmg_frag_key {
 	__u8 dst[16];
 };
 
+/*
+ * What the first fragment of a datagram was judged. Its rule counts the
+ * later fragments only while gen is still the active generation.
+ */
 struct vmg_frag_val {
 	__u32 rule_id;
 	__u8 reason;
-	__u8 pad[3];
+	__u8 gen;
+	__u8 pad[2];
 };
 
 /* A drop (or would-drop) event sent to userspace through the ring buffer. */
@@ -176,9 +181,11 @@ struct vmg_event {
 	__u8 proto;
 	__u8 reason;
 	__u8 action;
-	__u8 role;
+	__u8 role;			/* VMG_ROLE_NONE: not a protected host */
 	__u8 pad[7];
 };
+
+#define VMG_ROLE_NONE 0xff
 
 /* Per-CPU token bucket for events. */
 struct vmg_ratelimit {
@@ -192,6 +199,10 @@ struct vmg_ratelimit {
  * replay after BPF_PROG_TEST_RUN, never used by the data path itself.
  */
 struct vmg_last {
+	/*
+	 * The rule that let the packet through, or for local_only and
+	 * src_not_allowed the rule whose port it hit; VMG_RULE_NONE otherwise.
+	 */
 	__u32 rule_id;
 	__u8 reason;
 	__u8 action;

@@ -57,4 +57,13 @@ int catalog_version_ordinal(const char *v);
 uint16_t flow_port_for_version(const struct flow *f, int v);
 void catalog_print(const struct catalog *cat, bool json);
 
+
+
+struct ydoc;
+struct yaml_node_s;
+/* Shared by the catalog and the site's extra flows. */
+int flow_parse_from(struct ydoc *d, struct yaml_node_s *n, uint64_t *mask);
+int flow_parse_to(struct ydoc *d, struct yaml_node_s *n, int *role);
+int flow_parse_proto(struct ydoc *d, struct yaml_node_s *n, uint8_t *proto);
+void flow_free(struct flow *f);
 #endif /* VMSGATE_CATALOG_H */

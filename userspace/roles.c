@@ -96,6 +96,10 @@ const char *role_mask_str(uint64_t mask, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if ((mask & ROLE_SERVERS_MASK) == ROLE_SERVERS_MASK) {
+		off += snprintf(buf, len, "servers");
+		mask &= ~ROLE_SERVERS_MASK;
+	}
 	for (int i = 0; i < ROLE_COUNT && off < len; i++) {
 		if (!(mask & ROLE_BIT(i)))
 			continue;
