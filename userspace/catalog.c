@@ -335,10 +335,6 @@ int catalog_resolve(const char *name, const char *relative_to, char *out, size_t
 				return 0;
 		}
 	}
-#ifdef SRCDIR
-	if (try_path(SRCDIR "/policies/xprotect.yaml", out, len))
-		return 0;
-#endif
 	if (try_path("/usr/local/share/vmsgate/xprotect.yaml", out, len) ||
 	    try_path("/usr/share/vmsgate/xprotect.yaml", out, len))
 		return 0;

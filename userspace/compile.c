@@ -68,6 +68,7 @@ static uint64_t roles_with_hosts(const struct site *s, uint64_t mask)
 /* Appends purpose to a rule's purposes unless it is there already. */
 static int rule_add_purpose(struct rule *r, const char *purpose)
 {
+	const char *sep;
 	size_t a, b;
 	char *np;
 
@@ -77,19 +78,14 @@ static int rule_add_purpose(struct rule *r, const char *purpose)
 		r->purpose = strdup(purpose);
 		return r->purpose ? 0 : -ENOMEM;
 	}
+	/* sentences join with a space, fragments with a semicolon */
+	sep = r->purpose[strlen(r->purpose) - 1] == '.' ? " " : "; ";
 	a = strlen(r->purpose);
-	b = strlen(purpose);
-	np = realloc(r->purpose, a + b + 3);
+	b = strlen(sep) + strlen(purpose);
+	np = realloc(r->purpose, a + b + 1);
 	if (!np)
 		return -ENOMEM;
-	/* sentences join with a space, fragments with a semicolon */
-	memcpy(np + a, np[a - 1] == '.' ? "  " : "; ", 2);
-	if (np[a - 1] == '.') {
-		memcpy(np + a + 1, purpose, b + 1);
-		r->purpose = np;
-		return 0;
-	}
-	memcpy(np + a + 2, purpose, b + 1);
+	snprintf(np + a, b + 1, "%s%s", sep, purpose);
 	r->purpose = np;
 	return 0;
 }
