@@ -6,12 +6,9 @@
 #include "cli.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 #include "vmsgate_abi.h"
-#include "util.h"
 
-#ifndef VMSGATE_VERSION
-#define VMSGATE_VERSION "0.1.0"
-#endif
 
 static const struct command {
 	const char *name;
