@@ -8,7 +8,11 @@
 #include <sys/types.h>
 
 #define VMG_RUN_DIR "/run/vmsgate"
-#define VMG_STATUS_FILE VMG_RUN_DIR "/status"
+
+/* VMG_RUN_DIR, or $VMSGATE_RUN_DIR (tests and side-by-side installs). */
+const char *status_dir(void);
+/* <run dir>/status */
+const char *status_path(void);
 
 struct daemon_status {
 	pid_t pid;

@@ -42,8 +42,29 @@ int dp_check_fits(const struct ruleset *rs);
 /* The generation packets are judged by now (0 or 1). */
 int dp_active_gen(const struct dp *dp);
 
+/* How many entries generation gen holds in each policy map. */
+struct dp_entries {
+	size_t hosts;
+	size_t prefixes_v4;
+	size_t prefixes_v6;
+	size_t ports;
+};
+
+int dp_gen_entries(struct dp *dp, int gen, struct dp_entries *out);
+
 /* Judges one Ethernet frame with the loaded program. */
 int dp_judge(struct dp *dp, const void *frame, size_t len, struct dp_verdict *v);
+
+/*
+ * Drop and would-drop events, as the program sends them: at most
+ * VMG_EVENTS_PER_SEC per CPU and second. fn returns 0 to go on.
+ */
+typedef int (*dp_event_fn)(void *ctx, const struct vmg_event *e);
+int dp_events_subscribe(struct dp *dp, dp_event_fn fn, void *ctx);
+/* Hands waiting events to the subscriber, waiting up to timeout_ms for one. */
+int dp_events_poll(struct dp *dp, int timeout_ms);
+/* Events held back by the rate limit or a full ring, summed over CPUs. */
+int dp_events_suppressed(struct dp *dp, uint64_t *out);
 
 /* Counters summed over CPUs. */
 int dp_reason_counters(struct dp *dp, struct vmg_counter out[VMG_REASON_SLOTS]);

@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,13 @@
 #include "log.h"
 
 #define LINK_PREFIX "link_"
+
+const char *dp_pin_dir(void)
+{
+	const char *env = getenv("VMSGATE_PIN_DIR");
+
+	return env && *env ? env : VMG_PIN_DIR;
+}
 
 const char *xdp_mode_name(enum dp_xdp_mode mode)
 {
@@ -30,7 +38,7 @@ const char *xdp_mode_name(enum dp_xdp_mode mode)
 
 static void link_path(const char *ifname, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/" LINK_PREFIX "%s", VMG_PIN_DIR, ifname);
+	snprintf(buf, len, "%s/" LINK_PREFIX "%s", dp_pin_dir(), ifname);
 }
 
 int dp_pinned_map(const char *name)
@@ -38,7 +46,7 @@ int dp_pinned_map(const char *name)
 	char path[256];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", VMG_PIN_DIR, name);
+	snprintf(path, sizeof(path), "%s/%s", dp_pin_dir(), name);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }
@@ -100,7 +108,7 @@ int dp_detach(const char *ifname)
 
 int dp_pinned_links(char names[][16], int max)
 {
-	DIR *dir = opendir(VMG_PIN_DIR);
+	DIR *dir = opendir(dp_pin_dir());
 	struct dirent *de;
 	int n = 0;
 
@@ -124,18 +132,18 @@ int dp_unpin_all(void)
 
 	for (int i = 0; i < n; i++)
 		dp_detach(names[i]);
-	dir = opendir(VMG_PIN_DIR);
+	dir = opendir(dp_pin_dir());
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", VMG_PIN_DIR, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dp_pin_dir(), de->d_name);
 		if (unlink(path))
 			err = -errno;
 	}
 	closedir(dir);
-	if (rmdir(VMG_PIN_DIR) && errno != ENOENT)
+	if (rmdir(dp_pin_dir()) && errno != ENOENT)
 		err = -errno;
 	return err;
 }

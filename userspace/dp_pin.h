@@ -15,6 +15,9 @@
 
 #define VMG_PIN_DIR "/sys/fs/bpf/vmsgate"
 
+/* VMG_PIN_DIR, or $VMSGATE_PIN_DIR (tests and side-by-side installs). */
+const char *dp_pin_dir(void);
+
 enum dp_xdp_mode { DP_XDP_NONE = 0, DP_XDP_NATIVE, DP_XDP_GENERIC };
 
 /*

@@ -18,6 +18,8 @@ static const struct command {
 	{ "check", do_check, "validate a site policy" },
 	{ "compile", do_compile, "print the rules a site policy compiles to" },
 	{ "catalog", do_catalog, "print the XProtect catalog's flows" },
+	{ "explain", do_explain, "judge one synthesized packet and say why" },
+	{ "replay", do_replay, "judge every packet of a capture" },
 };
 
 static void usage(FILE *f)

@@ -9,12 +9,28 @@
 
 #include "daemon.h"
 
+const char *status_dir(void)
+{
+	const char *env = getenv("VMSGATE_RUN_DIR");
+
+	return env && *env ? env : VMG_RUN_DIR;
+}
+
+const char *status_path(void)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/status", status_dir());
+	return path;
+}
+
 int status_write(const struct daemon_status *st)
 {
-	char tmp[] = VMG_STATUS_FILE ".tmp";
+	char tmp[600];
 	FILE *f;
 
-	if (mkdir(VMG_RUN_DIR, 0755) && errno != EEXIST)
+	snprintf(tmp, sizeof(tmp), "%s.tmp", status_path());
+	if (mkdir(status_dir(), 0755) && errno != EEXIST)
 		return -errno;
 	f = fopen(tmp, "we");
 	if (!f)
@@ -26,7 +42,7 @@ int status_write(const struct daemon_status *st)
 	if (fclose(f))
 		return -errno;
 	/* rename is atomic: a reader sees the old file or the new one */
-	if (rename(tmp, VMG_STATUS_FILE))
+	if (rename(tmp, status_path()))
 		return -errno;
 	return 0;
 }
@@ -40,7 +56,7 @@ static void copy_value(char *dst, size_t len, const char *v)
 int status_read(struct daemon_status *st)
 {
 	char line[1024];
-	FILE *f = fopen(VMG_STATUS_FILE, "re");
+	FILE *f = fopen(status_path(), "re");
 
 	memset(st, 0, sizeof(*st));
 	if (!f)
