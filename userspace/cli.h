@@ -15,5 +15,11 @@ int do_compile(int argc, char **argv);
 int do_catalog(int argc, char **argv);
 int do_explain(int argc, char **argv);
 int do_replay(int argc, char **argv);
+int do_run(int argc, char **argv);
+int do_reload(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_monitor(int argc, char **argv);
+int do_detach(int argc, char **argv);
 
 #endif /* VMSGATE_CLI_H */

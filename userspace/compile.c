@@ -149,6 +149,7 @@ static bool flow_closed(struct compiler *c, const struct flow *f, const char *fi
 	const char *proto = f->proto == IPPROTO_UDP ? "udp" : "tcp";
 
 	if (!role_has_hosts(s, f->to)) {
+		c->rs->nclosed++;
 		warn_at(c, file, line, col, "flow to %s %u/%s closed: role %s has no hosts",
 			role_name(f->to), f->port, proto, role_name(f->to));
 		return true;
@@ -156,6 +157,7 @@ static bool flow_closed(struct compiler *c, const struct flow *f, const char *fi
 	if (!f->local_only && !roles_with_hosts(s, f->from)) {
 		char from[512];
 
+		c->rs->nclosed++;
 		warn_at(c, file, line, col, "flow to %s %u/%s closed: no hosts for %s",
 			role_name(f->to), f->port, proto,
 			role_mask_str(f->from, from, sizeof(from)));

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "dp_pin.h"
 #include "log.h"
 #include "vmsgate.skel.h"
 
@@ -121,7 +122,12 @@ static void explain_load_error(struct dp *dp, int err)
 		pr_err("failed to load the XDP program and its maps: %s\n", strerror(-err));
 }
 
-int dp_open_private(struct dp **out)
+/*
+ * Opens and loads the object. Private copies record each verdict for
+ * explain and replay; the pinned copy reuses the maps under the pin
+ * directory, so a policy in force stays in force across the load.
+ */
+static int dp_open(struct dp **out, bool pinned, bool *adopted)
 {
 	struct dp *dp;
 	int err;
@@ -148,7 +154,12 @@ int dp_open_private(struct dp **out)
 		pr_err("failed to open the BPF object: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	dp->skel->rodata->record_last = 1;
+	dp->skel->rodata->record_last = !pinned;
+	if (pinned) {
+		err = dp_pin_reuse(dp->skel->obj, adopted);
+		if (err)
+			goto cleanup;
+	}
 	bpf_program__set_log_buf(dp->skel->progs.vmsgate_xdp, dp->verifier_log,
 				 VERIFIER_LOG_SIZE);
 
@@ -163,6 +174,11 @@ int dp_open_private(struct dp **out)
 			 "looked up\n");
 	free(dp->verifier_log);
 	dp->verifier_log = NULL;
+	if (pinned) {
+		err = dp_pin_object(dp->skel->obj, bpf_program__fd(dp->skel->progs.vmsgate_xdp));
+		if (err)
+			goto cleanup;
+	}
 
 	*out = dp;
 	return 0;
@@ -170,6 +186,21 @@ int dp_open_private(struct dp **out)
 cleanup:
 	dp_close(dp);
 	return err;
+}
+
+int dp_open_private(struct dp **out)
+{
+	return dp_open(out, false, NULL);
+}
+
+int dp_open_pinned(struct dp **out, bool *adopted)
+{
+	return dp_open(out, true, adopted);
+}
+
+int dp_prog_fd(const struct dp *dp)
+{
+	return bpf_program__fd(dp->skel->progs.vmsgate_xdp);
 }
 
 void dp_close(struct dp *dp)

@@ -56,4 +56,10 @@ int dp_map_usage(struct dp *dp, struct dp_map_usage *out, int max);
 
 const char *xdp_mode_name(enum dp_xdp_mode mode);
 
+/* Used by dp_open_pinned(): before load, reuse pinned maps; after, pin the rest. */
+struct bpf_object;
+int dp_pin_reuse(struct bpf_object *obj, bool *adopted);
+int dp_pin_object(struct bpf_object *obj, int prog_fd);
+int dp_prog_fd(const struct dp *dp);
+
 #endif /* VMSGATE_DP_PIN_H */

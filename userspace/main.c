@@ -20,6 +20,12 @@ static const struct command {
 	{ "catalog", do_catalog, "print the XProtect catalog's flows" },
 	{ "explain", do_explain, "judge one synthesized packet and say why" },
 	{ "replay", do_replay, "judge every packet of a capture" },
+	{ "run", do_run, "enforce a site policy until stopped (the daemon)" },
+	{ "reload", do_reload, "make the running daemon re-read its policy" },
+	{ "status", do_status, "what is attached and in force" },
+	{ "stats", do_stats, "counters from the pinned maps" },
+	{ "monitor", do_monitor, "print drop events as they happen" },
+	{ "detach", do_detach, "remove the program, the pins and the nftables table" },
 };
 
 static void usage(FILE *f)

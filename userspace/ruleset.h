@@ -69,6 +69,8 @@ struct ruleset {
 
 	char **interfaces;
 	size_t ninterfaces;
+
+	size_t nclosed;			/* flows closed for want of hosts */
 };
 
 void ruleset_free(struct ruleset *rs);

@@ -86,3 +86,91 @@ wait_for_port() {
 	done
 	return 1
 }
+
+# ---- assertions for the shell suites: "PASS: ..." / "FAIL: ..." lines ----
+VMG_FAILS=0
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; VMG_FAILS=$((VMG_FAILS + 1)); }
+
+# expect NAME CMD...: the command succeeds
+expect() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# expect_not NAME CMD...: the command fails
+expect_not() {
+	local name=$1
+	shift
+	if "$@"; then fail "$name"; else pass "$name"; fi
+}
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
+
+# counter REASON ACTION: packets of vmg_reason_cnt, from `vmsgate stats`
+counter() {
+	local col
+	case $2 in pass) col=2 ;; drop) col=3 ;; would_drop) col=4 ;; esac
+	gw "$VMSGATE" stats | awk -v r="$1" -v c="$col" '$1 == r { print $c; exit }'
+}
+
+# udp_burst NET SRC DST PORT N: N datagrams, one socket
+udp_burst() {
+	local i
+	for i in $(seq "$5"); do echo "probe $i"; done |
+		ip netns exec "vmg-$1" timeout 5 socat -u - "UDP:$3:$4,bind=$2" 2>/dev/null
+}
+
+# serve_udp NET ADDR PORT FILE: every datagram received is appended to FILE
+serve_udp() {
+	ip netns exec "vmg-$1" socat -u "UDP-RECV:$3,bind=$2" "OPEN:$4,creat,append" \
+		>/dev/null 2>&1 &
+	VMG_PIDS+=($!)
+}
+
+# start_daemon POLICY LOG: vmsgate run in the gateway; waits until it enforces
+start_daemon() {
+	gw "$VMSGATE" run -c "$1" >>"$2" 2>&1 &
+	VMG_DAEMON=$!
+	local i
+	for i in $(seq 100); do
+		gw "$VMSGATE" status 2>/dev/null | grep -q "daemon:      running" && return 0
+		kill -0 "$VMG_DAEMON" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+stop_daemon() {
+	[ -n "${VMG_DAEMON:-}" ] || return 0
+	kill "${1:--TERM}" "$VMG_DAEMON" 2>/dev/null
+	wait "$VMG_DAEMON" 2>/dev/null
+	VMG_DAEMON=
+}
+
+e2e_finish() {
+	echo "e2e: $VMG_FAILS failed"
+	[ "$VMG_FAILS" = 0 ]
+}
+
+# pins_setup NAME: a bpffs of our own for the pins and a run directory, so a
+# test never touches an installed vmsgate's. `ip netns exec` gives each
+# command a fresh /sys, so the pins cannot live under /sys/fs/bpf here.
+pins_setup() {
+	export VMSGATE_RUN_DIR=/run/$1
+	mkdir -p "$VMSGATE_RUN_DIR/bpf"
+	mountpoint -q "$VMSGATE_RUN_DIR/bpf" ||
+		mount -t bpf bpf "$VMSGATE_RUN_DIR/bpf" || return 1
+	export VMSGATE_PIN_DIR=$VMSGATE_RUN_DIR/bpf/vmsgate
+}
+
+pins_down() {
+	[ -n "${VMSGATE_RUN_DIR:-}" ] || return 0
+	umount "$VMSGATE_RUN_DIR/bpf" 2>/dev/null
+	rm -rf "$VMSGATE_RUN_DIR"
+}
