@@ -30,7 +30,7 @@ topo_up || { echo "failed to build the namespaces" >&2; exit 1; }
 pins_setup vmsgate-demo || { echo "failed to mount a bpffs for the pins" >&2; exit 1; }
 
 echo "== vmsgate run on the gateway (XDP on gw-srv, gw-cam, gw-cli)"
-gw "$VMSGATE" run -c "$POLICY" >"$work/daemon.log" 2>&1 &
+ip netns exec vmg-gw "$VMSGATE" run -c "$POLICY" >"$work/daemon.log" 2>&1 &
 daemon=$!
 for _ in $(seq 50); do
 	grep -q enforcing "$work/daemon.log" && break
@@ -43,7 +43,7 @@ if ! grep -q enforcing "$work/daemon.log"; then
 	exit 1
 fi
 sed 's/^/   /' "$work/daemon.log"
-gw "$VMSGATE" monitor --json >"$work/events.json" 2>/dev/null &
+ip netns exec vmg-gw "$VMSGATE" monitor --json >"$work/events.json" 2>/dev/null &
 monitor=$!
 
 # listeners: what the servers, cameras and clients run

@@ -65,8 +65,11 @@ int do_reload(int argc, char **argv)
 		    before.reloads_ok + before.reloads_failed) {
 			bool ok = !strcmp(after.last_result, "ok");
 
-			fprintf(ok ? stdout : stderr, "%s: %s\n", ok ? "reloaded" : "error",
-				after.last_message);
+			/* a failure's message is the first error line, FILE:LINE:COL first */
+			if (ok)
+				printf("reloaded: %s\n", after.last_message);
+			else
+				fprintf(stderr, "%s\n", after.last_message);
 			return ok ? EXIT_OK : EXIT_FAIL;
 		}
 	}

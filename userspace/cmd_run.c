@@ -394,6 +394,15 @@ static void render_metrics(FILE *out, void *ctx)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The signals the loop reads; blocked in every thread, from the start. */
+static void daemon_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+}
+
 static int serve(struct daemon *d)
 {
 	struct pollfd pfd[3];
@@ -402,11 +411,7 @@ static int serve(struct daemon *d)
 	sigset_t mask;
 	int sfd, tfd, nfds = 2;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	daemon_signals(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
@@ -537,10 +542,14 @@ int do_run(int argc, char **argv)
 	};
 	char why[512];
 	bool adopted = false;
+	sigset_t mask;
 	int err = parse_run_opts(argc, argv, &d);
 
 	if (err)
 		return err < 0 ? EXIT_OK : err;
+	/* before any thread starts, or the metrics thread takes SIGHUP and dies of it */
+	daemon_signals(&mask);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	snprintf(d.st.config, sizeof(d.st.config), "%s", d.config);
 	d.st.pid = getpid();
 

@@ -119,11 +119,12 @@ counter() {
 	gw "$VMSGATE" stats | awk -v r="$1" -v c="$col" '$1 == r { print $c; exit }'
 }
 
-# udp_burst NET SRC DST PORT N: N datagrams, one socket
+# udp_burst NET SRC DST PORT N: N datagrams, exactly
 udp_burst() {
 	local i
-	for i in $(seq "$5"); do echo "probe $i"; done |
-		ip netns exec "vmg-$1" timeout 5 socat -u - "UDP:$3:$4,bind=$2" 2>/dev/null
+	for i in $(seq "$5"); do
+		send_udp "$1" "$2" "$3" "$4"
+	done
 }
 
 # serve_udp NET ADDR PORT FILE: every datagram received is appended to FILE
@@ -135,7 +136,8 @@ serve_udp() {
 
 # start_daemon POLICY LOG: vmsgate run in the gateway; waits until it enforces
 start_daemon() {
-	gw "$VMSGATE" run -c "$1" >>"$2" 2>&1 &
+	# not through gw(): $! must be the daemon itself (ip netns exec execs it)
+	ip netns exec vmg-gw "$VMSGATE" run -c "$1" >>"$2" 2>&1 &
 	VMG_DAEMON=$!
 	local i
 	for i in $(seq 100); do

@@ -71,6 +71,7 @@ cat >>"$policy" <<'EXTRA'
 extra:
   - { from: [recording-server], to: devices, proto: tcp, ports: "8554",
       purpose: "RTSP on an alternate port" }
+  - { from: [smart-client], to: recording-server, proto: tcp, ports: "7600" }
 EXTRA
 expect "reload with a new flow succeeds" gw "$VMSGATE" reload
 wait_for_port cam 10.20.0.51 8554
@@ -81,12 +82,9 @@ expect "replies counted as return" test "$(counter return pass)" -gt 0
 
 # ---- a long-lived connection survives ten reloads ----
 drops_before=$(gw "$VMSGATE" stats | awk 'NR > 1 && NF == 4 { s += $3 } END { print s }')
-ip netns exec vmg-srv socat TCP-LISTEN:7600,bind=10.10.0.11,reuseaddr \
-	SYSTEM:'wc -c' >"$work/long.out" 2>/dev/null &
-VMG_PIDS+=($!)
-sed -i 's/ports: "8554"/ports: "8554"\n  - { from: [smart-client], to: recording-server, proto: tcp, ports: "7600" }/' \
-	"$policy"
-gw "$VMSGATE" reload >/dev/null
+( ip netns exec vmg-srv socat -u TCP-LISTEN:7600,bind=10.10.0.11,reuseaddr - 2>/dev/null |
+	wc -c >"$work/long.out" ) &
+receiver=$!
 wait_for_port srv 10.10.0.11 7600
 ( for i in $(seq 40); do head -c 50000 /dev/zero; sleep 0.05; done ) |
 	ip netns exec vmg-cli socat -u - TCP:10.10.0.11:7600,bind=10.30.0.20 &
@@ -97,7 +95,7 @@ for i in $(seq 10); do
 	sleep 0.1
 done
 wait $sender
-sleep 0.3
+wait $receiver
 expect_eq "ten reloads while the connection was sending" 10 "$reloads"
 expect_eq "all 2,000,000 bytes arrived across the reloads" 2000000 "$(tr -d ' ' <"$work/long.out")"
 drops_after=$(gw "$VMSGATE" stats | awk 'NR > 1 && NF == 4 { s += $3 } END { print s }')
@@ -133,8 +131,21 @@ els=$(gw nft -j list set inet vmsgate recording_server_v4 | /usr/bin/python3 -c 
 import json, sys
 d = json.load(sys.stdin)
 s = [x["set"] for x in d["nftables"] if "set" in x][0]
-print(" ".join(sorted(str(e) for e in s.get("elem", []))))')
-expect_eq "nft set recording_server_v4 holds the recording servers" "10.10.0.11 10.10.0.12" "$els"
+def show(e):
+    if isinstance(e, dict) and "range" in e:
+        return "-".join(e["range"])
+    if isinstance(e, dict) and "prefix" in e:
+        return "%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"])
+    return str(e)
+print(" ".join(sorted(show(e) for e in s.get("elem", []))))')
+expect_eq "nft set recording_server_v4 holds the recording servers" "10.10.0.11-10.10.0.12" "$els"
+els=$(gw nft -j list set inet vmsgate devices_v4 | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = [x["set"] for x in d["nftables"] if "set" in x][0]
+e = s["elem"][0]
+print("%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"]) if "prefix" in e else e)')
+expect_eq "nft set devices_v4 holds the camera subnet" "10.20.0.0/24" "$els"
 gw nft delete table inet vmsgate
 for i in $(seq 50); do
 	gw nft list table inet vmsgate >/dev/null 2>&1 && break
