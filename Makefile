@@ -110,6 +110,7 @@ bench: deps
 install: $(BUILD)/vmsgate
 	install -D -m 0755 $(BUILD)/vmsgate $(DESTDIR)$(PREFIX)/sbin/vmsgate
 	install -D -m 0644 policies/xprotect.yaml $(DESTDIR)$(PREFIX)/share/vmsgate/xprotect.yaml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vmsgate/README.md
 	install -D -m 0644 systemd/vmsgate.service \
 		$(DESTDIR)/etc/systemd/system/vmsgate.service
 	test -e $(DESTDIR)/etc/vmsgate/site.yaml || install -D -m 0644 \
