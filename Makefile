@@ -35,6 +35,9 @@ FUZZ_SECONDS ?= 20
 
 all: $(BUILD)/vmsgate
 
+# objects are built through pattern rules; keep them between test binaries
+.SECONDARY: $(OBJS) $(ASANOBJS) $(SKELS) $(patsubst %.skel.h,%.bpf.o,$(SKELS))
+
 deps:
 	@./scripts/deps.sh
 
@@ -86,7 +89,11 @@ test-unit: $(UNIT) $(UNIT_ASAN) $(BUILD)/vmsgate
 test-bpf: $(BPFT) $(BUILD)/vmsgate
 	@./tests/run.sh bpf $(BPFT)
 
-test-e2e: $(BUILD)/vmsgate
+$(BUILD)/tests/nft_driver: tests/e2e/nft_driver.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+test-e2e: $(BUILD)/vmsgate $(BUILD)/tests/nft_driver
 	@./tests/run.sh e2e $(wildcard tests/e2e/test_*.sh)
 
 fuzz-short: $(BUILD)/fuzz_site
@@ -108,6 +115,9 @@ bench: deps
 	@./tests/bench/run.sh
 
 install: $(BUILD)/vmsgate
+
+# objects are built through pattern rules; keep them between test binaries
+.SECONDARY: $(OBJS) $(ASANOBJS) $(SKELS) $(patsubst %.skel.h,%.bpf.o,$(SKELS))
 	install -D -m 0755 $(BUILD)/vmsgate $(DESTDIR)$(PREFIX)/sbin/vmsgate
 	install -D -m 0644 policies/xprotect.yaml $(DESTDIR)$(PREFIX)/share/vmsgate/xprotect.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vmsgate/README.md

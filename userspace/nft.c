@@ -5,9 +5,11 @@
  * 1. The desired state: a set of merged intervals per role and family with
  *    addresses, protected_v4/_v6, and the rules of chain forward.
  * 2. The kernel's state: the table, its chains and sets, the elements of the
- *    sets we keep and the rules of chain forward, read by netlink dumps.
- * 3. The difference as one transaction: elements deleted and added one by
- *    one, the chain flushed and refilled only when its rules differ.
+ *    sets we keep and the rules of chain forward, read by netlink dumps; or,
+ *    while nothing at all was committed since our last sync, what we left.
+ * 3. The difference as one transaction: intervals deleted and added whole,
+ *    the chain flushed and refilled only when its rules differ, whatever
+ *    else is in the table removed.
  *
  * A transaction must reach the kernel in one sendmsg(): nfnetlink runs a
  * batch from one skb and aborts one that ends without its END message. So
@@ -373,7 +375,7 @@ static int build_rules(struct desired_builder *b, const struct ruleset *rs)
 	r->ct_established = true;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		/* local-only ports have no source to allow */
-		if (!rs->rules[i].from || rs->rules[i].to >= ROLE_COUNT)
+		if (!rs->rules[i].from || rs->rules[i].to < 0 || rs->rules[i].to >= ROLE_COUNT)
 			continue;
 		err = add_flow_rules(b, &rs->rules[i]);
 		if (err)
@@ -857,11 +859,10 @@ int nft_elems_msg_parse(const struct nlmsghdr *nlh, struct nft_elem **el, size_t
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
 			continue;
+		/* the kernel numbers them NFTA_LIST_ELEM, libnftnl 1, 2, 3...: any will do */
 		mnl_attr_for_each_nested(e, a) {
 			struct nft_elem one;
 
-			if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
-				continue;
 			err = elem_parse(e, &one);
 			if (err == -ENOENT)
 				continue;	/* a catch-all element has no key */
@@ -967,26 +968,37 @@ static void batch_put(struct batch *b, struct nlmsghdr *nlh)
 	b->bytes += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-/* BEGIN, with the generation the transaction was planned against. */
-static int batch_begin(struct batch *b, uint32_t seq, uint32_t genid)
+/* BEGIN or END: nfnetlink's own messages around those of nf_tables. */
+static struct nlmsghdr *batch_ctl(struct batch *b, uint16_t type)
 {
+	uint32_t seq = b->seq0 + (uint32_t)b->nlabels;
+	char *buf = batch_room(b);
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
-	char *buf;
 
-	memset(b, 0, sizeof(*b));
-	b->seq0 = seq;
-	buf = batch_room(b);
 	if (!buf || batch_label(b, "transaction"))
-		return -ENOMEM;
+		return NULL;
 	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_UNSPEC;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	return nlh;
+}
+
+static int batch_begin(struct batch *b, uint32_t seq, uint32_t genid)
+{
+	struct nlmsghdr *nlh;
+
+	memset(b, 0, sizeof(*b));
+	b->seq0 = seq;
+	nlh = batch_ctl(b, NFNL_MSG_BATCH_BEGIN);
+	if (!nlh)
+		return -ENOMEM;
+	/* planned against this generation: refused (ERESTART) if it moved on */
 	mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
 	batch_put(b, nlh);
 	return 0;
@@ -1008,21 +1020,10 @@ static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type, uint16_t flags
 
 static int batch_end(struct batch *b)
 {
-	uint32_t seq = b->seq0 + (uint32_t)b->nlabels;
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	char *buf = batch_room(b);
+	struct nlmsghdr *nlh = batch_ctl(b, NFNL_MSG_BATCH_END);
 
-	if (!buf || batch_label(b, "transaction"))
+	if (!nlh)
 		return -ENOMEM;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = NFNL_MSG_BATCH_END;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
 	batch_put(b, nlh);
 	return 0;
 }
@@ -1146,9 +1147,10 @@ static int batch_send(struct nft_sync *ns, struct batch *b)
 			       .msg_iov = iov, .msg_iovlen = b->nchunks };
 	nl_discard(ns->nl, ns->rx);
 	/*
-	 * With a listener the kernel builds one event per element at commit,
-	 * which makes a large transaction ten times slower. Ours are of no
-	 * interest: stop listening while it runs.
+	 * While any socket on the host listens to nftables events (the kernel
+	 * asks for the whole host, not the namespace), the commit builds one
+	 * event per element, which takes ten times longer than the insertion.
+	 * Our own events are of no interest: do not be that listener.
 	 */
 	sock_opt(ns->ev, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, NFNLGRP_NFTABLES);
 	sent = sendmsg(mnl_socket_get_fd(ns->nl), &msg, 0);
@@ -1485,6 +1487,11 @@ static bool kchain_fits(const struct kchain *kc)
 	       !strcmp(kc->type, "filter");
 }
 
+/*
+ * Limitation: the kernel walks a set from its first element for every part
+ * of a dump, so reading a set of 10^5 intervals takes it about half a
+ * second. The generation cache spares this read but after a commit.
+ */
 static int kstate_read(struct nft_sync *ns, const struct nft_desired *d, struct kstate *k)
 {
 	int err;
@@ -1823,6 +1830,10 @@ static int plan_rules(struct batch *b, const struct nft_desired *d, struct plan 
  * The order keeps every step valid: rules go before the sets and chains they
  * name, deletions before additions, sets before their elements, the chain
  * and its rules last.
+ *
+ * Limitation: named stateful objects (counters, quotas, ...) and flowtables
+ * added to the table by hand are left there; with the chains that could use
+ * them removed, they do nothing.
  */
 static int plan(struct batch *b, const struct nft_desired *d,
 		struct kstate *k, struct plan *p)
@@ -1999,14 +2010,15 @@ out:
 
 /*
  * Brings the kernel's table to d, or with dry_run only says whether it
- * differs. *changed: whether a difference was found (and sent). use_cache:
- * trust the last sync if nothing was committed since; otherwise, and after
- * a commit of someone else's that came while we were not listening, the
- * kernel's table is read.
+ * differs. *changed: whether a difference was found (and sent). The last
+ * sync stands for the kernel's table while nothing was committed since;
+ * otherwise, and after someone else's commit came while we were not
+ * listening, the table is read.
  */
 static int sync_to(struct nft_sync *ns, const struct nft_desired *d, bool dry_run,
-		   bool use_cache, bool *changed)
+		   bool *changed)
 {
+	bool use_cache = true;
 	bool once;
 	int err = 0;
 
@@ -2046,7 +2058,7 @@ static int open_events(struct nft_sync *ns)
 	err = sock_opt(ns->ev, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTABLES);
 	if (err)
 		return err;
-	/* a large transaction of our own sends one event per element */
+	/* someone else's large transaction sends one event per element */
 	if (sock_opt(ns->ev, SOL_SOCKET, SO_RCVBUFFORCE, NFT_EVENT_RCVBUF))
 		sock_opt(ns->ev, SOL_SOCKET, SO_RCVBUF, NFT_EVENT_RCVBUF);
 	return 0;
@@ -2115,10 +2127,11 @@ int nft_sync_apply(struct nft_sync *ns, const struct ruleset *rs, bool *changed)
 	*changed = false;
 	err = nft_desired_build(rs, &d);
 	if (err) {
+		ns->stats.errors++;
 		pr_err("failed to build the nftables state: %s\n", strerror(-err));
 		return err;
 	}
-	err = sync_to(ns, &d, false, true, changed);
+	err = sync_to(ns, &d, false, changed);
 	if (!err)
 		remember(ns, &d);
 	nft_desired_free(&d);
@@ -2144,7 +2157,7 @@ int nft_sync_check(struct nft_sync *ns)
 
 	if (!ns->have_last)
 		return 0;
-	err = sync_to(ns, &ns->last, true, false, &differ);
+	err = sync_to(ns, &ns->last, true, &differ);
 	return err ? err : differ;
 }
 
@@ -2155,13 +2168,12 @@ int nft_sync_repair(struct nft_sync *ns)
 
 	if (!ns->have_last)
 		return 0;
-	err = sync_to(ns, &ns->last, false, false, &changed);
+	err = sync_to(ns, &ns->last, false, &changed);
 	if (err)
 		return err;
 	if (!changed)
 		return 0;
 	ns->stats.repairs++;
-	pr_warn("nftables table inet %s was changed by someone else; put it back\n", NFT_TABLE);
 	return 1;
 }
 

@@ -8,6 +8,12 @@
  * and tested without root. nft_sync_*() then bring the kernel's table to it
  * by difference, in one netlink transaction, and put it back when someone
  * else changes it.
+ *
+ * The kernel's table is read by netlink dumps, except while nothing at all
+ * was committed in the network namespace since our last sync or read (its
+ * nf_tables generation is still the one we left): then it is what we left,
+ * and apply, check and repair cost one round trip. Reading a set of 10^5
+ * intervals takes the kernel about half a second.
  */
 #ifndef VMSGATE_NFT_H
 #define VMSGATE_NFT_H
