@@ -149,34 +149,12 @@ int do_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int sum_percpu(int fd, __u32 key, struct vmg_counter *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct vmg_counter *vals;
-
-	if (ncpu < 0)
-		return ncpu;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(fd, &key, vals)) {
-		free(vals);
-		return -errno;
-	}
-	for (int c = 0; c < ncpu; c++) {
-		sum->packets += vals[c].packets;
-		sum->bytes += vals[c].bytes;
-	}
-	free(vals);
-	return 0;
-}
-
 int do_stats(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: vmsgate stats\n"
 		"  Counters from the pinned maps, summed over CPUs (also while the daemon is down).\n";
+	static struct vmg_counter reasons[VMG_REASON_SLOTS], roles[VMG_ROLE_SLOTS];
 	int rfd, ofd, err = no_args(argc, argv, usage);
 
 	if (err)
@@ -188,26 +166,29 @@ int do_stats(int argc, char **argv)
 			"it ever started?\n", dp_pin_dir());
 		return EXIT_FAIL;
 	}
+	err = dp_counters_read(rfd, 0, VMG_REASON_SLOTS, reasons) ?:
+	      dp_counters_read(ofd, 0, VMG_ROLE_SLOTS, roles);
+	close(rfd);
+	close(ofd);
+	if (err) {
+		fprintf(stderr, "error: failed to read the counters: %s\n", strerror(-err));
+		return EXIT_FAIL;
+	}
 	printf("%-18s %12s %12s %12s\n", "REASON", "PASS", "DROP", "WOULD_DROP");
 	for (int r = 0; r < VMG_R_COUNT; r++) {
-		struct vmg_counter c[VMG_A_COUNT];
+		const struct vmg_counter *c = &reasons[VMG_REASON_IDX(r, 0)];
 
-		for (int a = 0; a < VMG_A_COUNT; a++)
-			sum_percpu(rfd, VMG_REASON_IDX(r, a), &c[a]);
-		printf("%-18s %12llu %12llu %12llu\n", reason_name(r), c[0].packets,
-		       c[1].packets, c[2].packets);
+		printf("%-18s %12llu %12llu %12llu\n", reason_name(r), c[VMG_A_PASS].packets,
+		       c[VMG_A_DROP].packets, c[VMG_A_WOULD_DROP].packets);
 	}
 	printf("\n%-26s %-18s %12s\n", "DESTINATION ROLE", "REASON", "PACKETS");
 	for (int role = 0; role < ROLE_COUNT; role++)
 		for (int r = 0; r < VMG_R_COUNT; r++) {
-			struct vmg_counter c;
+			__u64 n = roles[VMG_ROLE_IDX(role, r)].packets;
 
-			if (sum_percpu(ofd, VMG_ROLE_IDX(role, r), &c) || !c.packets)
-				continue;
-			printf("%-26s %-18s %12llu\n", role_name(role), reason_name(r), c.packets);
+			if (n)
+				printf("%-26s %-18s %12llu\n", role_name(role), reason_name(r), n);
 		}
-	close(rfd);
-	close(ofd);
 	return EXIT_OK;
 }
 

@@ -355,30 +355,38 @@ cleanup:
 }
 
 /* Sums slots [first, first + n) over CPUs. */
-static int read_counters(struct dp *dp, struct bpf_map *map, __u32 first, __u32 n,
-			 struct vmg_counter *out)
+int dp_counters_read(int fd, __u32 first, __u32 n, struct vmg_counter *out)
 {
+	int ncpus = libbpf_num_possible_cpus();
 	struct vmg_counter *percpu;
 	int err = 0;
 
-	percpu = calloc(dp->ncpus, sizeof(*percpu));
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	percpu = calloc(ncpus, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
 	for (__u32 i = 0; i < n; i++) {
 		__u32 key = first + i;
 
-		if (bpf_map_lookup_elem(map_fd(map), &key, percpu)) {
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
 			err = -errno;
 			break;
 		}
 		out[i] = (struct vmg_counter){ 0 };
-		for (int cpu = 0; cpu < dp->ncpus; cpu++) {
+		for (int cpu = 0; cpu < ncpus; cpu++) {
 			out[i].packets += percpu[cpu].packets;
 			out[i].bytes += percpu[cpu].bytes;
 		}
 	}
 	free(percpu);
 	return err;
+}
+
+static int read_counters(struct dp *dp, struct bpf_map *map, __u32 first, __u32 n,
+			 struct vmg_counter *out)
+{
+	return dp_counters_read(map_fd(map), first, n, out);
 }
 
 /* ---- policy ------------------------------------------------------------- */

@@ -67,6 +67,8 @@ int dp_events_poll(struct dp *dp, int timeout_ms);
 int dp_events_suppressed(struct dp *dp, uint64_t *out);
 
 /* Counters summed over CPUs. */
+/* n slots from first of a per-CPU vmg_counter array, by fd (pinned maps too). */
+int dp_counters_read(int fd, uint32_t first, uint32_t n, struct vmg_counter *out);
 int dp_reason_counters(struct dp *dp, struct vmg_counter out[VMG_REASON_SLOTS]);
 int dp_rule_counter(struct dp *dp, uint32_t rule_id, struct vmg_counter *out);
 int dp_role_counters(struct dp *dp, struct vmg_counter out[VMG_ROLE_SLOTS]);
