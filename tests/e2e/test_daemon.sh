@@ -187,6 +187,17 @@ expect "and allowed camera traffic flows again" try_tcp srv 10.10.0.11 10.20.0.5
 # ---- detach refuses while running, then removes everything ----
 expect_not "detach refuses while the daemon runs" gw "$VMSGATE" detach
 stop_daemon
+
+# ---- pins of another ABI version are refused, nothing changed ----
+for slot in 0 1; do
+	bpftool map update pinned "$VMSGATE_PIN_DIR/vmg_config" key "$slot" 0 0 0 \
+		value 99 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+done
+out=$(gw "$VMSGATE" run -c "$policy" 2>&1)
+expect_eq "a daemon facing pins of another ABI exits 1" 1 "$?"
+expect "and says which ABI and what to do" \
+	grep -q "are of another vmsgate version (ABI 99, this one speaks 1); run 'vmsgate detach'" \
+	<<<"$out"
 expect "detach removes program, pins and table" gw "$VMSGATE" detach
 expect_not "no nft table after detach" gw nft list table inet vmsgate
 expect_not "no pins after detach" test -e "$VMSGATE_PIN_DIR"
