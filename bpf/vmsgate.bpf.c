@@ -401,16 +401,69 @@ static __always_inline void track_first_fragment(__u32 gen, const struct pkt *p,
 	bpf_map_update_elem(&vmg_frags, &fk, &fv, BPF_ANY);
 }
 
-/* Steps 6 to 9: forward rule, return rule, conntrack, and why not. */
+/* The roles of a source, looked up once per packet at most. */
+struct src_roles {
+	__u64 roles;
+	int known;
+};
+
+static __always_inline __u64 source_roles(__u32 gen, const struct vmg_config *cfg,
+					  const struct pkt *p, struct src_roles *sr)
+{
+	struct vmg_host_val *src;
+
+	if (!sr->known) {
+		src = host_lookup(gen, cfg, p->family, p->src);
+		sr->roles = src ? src->roles : 0;
+		sr->known = 1;
+	}
+	return sr->roles;
+}
+
+/* Steps 7 and 8: the reply of an allowed flow, by return rule or conntrack. */
+static __always_inline int judge_reply(struct xdp_md *ctx, __u32 gen,
+				       const struct vmg_config *cfg, const struct pkt *p,
+				       const struct vmg_host_val *dst, struct src_roles *sr,
+				       struct verdict *v)
+{
+	struct vmg_port_val *ret;
+	struct vmg_port_key pk;
+
+	/* a connection is never opened by a return rule */
+	if (!(p->proto == IPPROTO_TCP_ && (p->tcp_flags & TCP_FLAG_SYN_) &&
+	      !(p->tcp_flags & TCP_FLAG_ACK_))) {
+		__builtin_memset(&pk, 0, sizeof(pk));
+		pk.gen = gen;
+		pk.class_id = dst->class_id;
+		pk.port = p->sport;
+		pk.proto = p->proto;
+		pk.dir = VMG_DIR_RETURN;
+		ret = bpf_map_lookup_elem(&vmg_ports, &pk);
+		if (ret && (ret->src_roles & source_roles(gen, cfg, p, sr))) {
+			decide(v, VMG_R_RETURN, VMG_A_PASS);
+			v->rule_id = ret->rule_id;
+			v->dir = VMG_DIR_RETURN;
+			v->counted = 1;
+			return 1;
+		}
+	}
+
+	if (cfg->conntrack && (p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_) &&
+	    ct_is_reply(ctx, p)) {
+		decide(v, VMG_R_ESTABLISHED, VMG_A_PASS);
+		return 1;
+	}
+	return 0;
+}
+
+/* Steps 6 to 9: forward rule, the reply steps, and why not. */
 static __always_inline void judge_ports(struct xdp_md *ctx, __u32 gen,
 					const struct vmg_config *cfg, const struct pkt *p,
 					const struct vmg_host_val *dst, struct verdict *v)
 {
-	struct vmg_port_val *fwd, *ret;
-	struct vmg_host_val *src;
+	struct src_roles sr = {};
+	struct vmg_port_val *fwd;
 	struct vmg_port_key pk;
-	__u64 src_roles = 0;
-	int src_known = 0;
 
 	__builtin_memset(&pk, 0, sizeof(pk));
 	pk.gen = gen;
@@ -419,44 +472,15 @@ static __always_inline void judge_ports(struct xdp_md *ctx, __u32 gen,
 	pk.proto = p->proto;
 	pk.dir = VMG_DIR_FORWARD;
 	fwd = bpf_map_lookup_elem(&vmg_ports, &pk);
-	if (fwd) {
-		src = host_lookup(gen, cfg, p->family, p->src);
-		src_roles = src ? src->roles : 0;
-		src_known = 1;
-		if (fwd->src_roles & src_roles) {
-			decide(v, VMG_R_ALLOWED, VMG_A_PASS);
-			v->rule_id = fwd->rule_id;
-			v->counted = 1;
-			return;
-		}
-	}
-
-	/* a connection is never opened by a return rule */
-	if (!(p->proto == IPPROTO_TCP_ && (p->tcp_flags & TCP_FLAG_SYN_) &&
-	      !(p->tcp_flags & TCP_FLAG_ACK_))) {
-		pk.port = p->sport;
-		pk.dir = VMG_DIR_RETURN;
-		ret = bpf_map_lookup_elem(&vmg_ports, &pk);
-		if (ret) {
-			if (!src_known) {
-				src = host_lookup(gen, cfg, p->family, p->src);
-				src_roles = src ? src->roles : 0;
-			}
-			if (ret->src_roles & src_roles) {
-				decide(v, VMG_R_RETURN, VMG_A_PASS);
-				v->rule_id = ret->rule_id;
-				v->dir = VMG_DIR_RETURN;
-				v->counted = 1;
-				return;
-			}
-		}
-	}
-
-	if (cfg->conntrack && (p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_) &&
-	    ct_is_reply(ctx, p)) {
-		decide(v, VMG_R_ESTABLISHED, VMG_A_PASS);
+	if (fwd && (fwd->src_roles & source_roles(gen, cfg, p, &sr))) {
+		decide(v, VMG_R_ALLOWED, VMG_A_PASS);
+		v->rule_id = fwd->rule_id;
+		v->counted = 1;
 		return;
 	}
+
+	if (judge_reply(ctx, gen, cfg, p, dst, &sr, v))
+		return;
 
 	if (fwd && (fwd->flags & VMG_PF_LOCAL_ONLY)) {
 		decide(v, VMG_R_LOCAL_ONLY, VMG_A_DROP);
@@ -469,6 +493,29 @@ static __always_inline void judge_ports(struct xdp_md *ctx, __u32 gen,
 	}
 }
 
+/*
+ * Step 3 for an address that is not protected. Under
+ * unlisted_destinations: drop, an address known only as a source (a role's
+ * `any`) still gets the replies of its allowed flows: they are the reason
+ * the role was listed.
+ */
+static __always_inline void judge_unlisted(struct xdp_md *ctx, __u32 gen,
+					   const struct vmg_config *cfg, const struct pkt *p,
+					   const struct vmg_host_val *dst, struct verdict *v)
+{
+	struct src_roles sr = {};
+
+	if (cfg->unlisted_drop && dst && dst->class_id) {
+		if (p->frag == PKT_FRAG_LATER) {
+			judge_later_fragment(gen, cfg, p, v);
+			return;
+		}
+		if (!p->is_icmp && judge_reply(ctx, gen, cfg, p, dst, &sr, v))
+			return;
+	}
+	decide(v, VMG_R_UNLISTED, cfg->unlisted_drop ? VMG_A_DROP : VMG_A_PASS);
+}
+
 /* Steps 3 to 9 for a parsed IP packet. */
 static __always_inline void judge(struct xdp_md *ctx, __u32 gen, const struct vmg_config *cfg,
 				  const struct pkt *p, struct verdict *v)
@@ -477,7 +524,7 @@ static __always_inline void judge(struct xdp_md *ctx, __u32 gen, const struct vm
 
 	dst = host_lookup(gen, cfg, p->family, p->dst);
 	if (!dst || !dst->protected_) {
-		decide(v, VMG_R_UNLISTED, cfg->unlisted_drop ? VMG_A_DROP : VMG_A_PASS);
+		judge_unlisted(ctx, gen, cfg, p, dst, v);
 		return;
 	}
 	v->role = dst->role;

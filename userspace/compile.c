@@ -245,11 +245,17 @@ static int compile_flows(struct compiler *c)
 	return 0;
 }
 
-/* Address table entries before merging; direct holds the roles written for it. */
+/*
+ * Address table entries before merging: direct holds the roles written for
+ * the entry; roles those of every entry containing it (what it is as a
+ * source); dst_roles the same without zero-length prefixes (what it is as
+ * a destination: `any` names sources only).
+ */
 struct addr_ent {
 	struct prefix pfx;
 	uint64_t direct;
 	uint64_t roles;
+	uint64_t dst_roles;
 };
 
 static int prefix_cmp(const struct prefix *a, const struct prefix *b)
@@ -322,6 +328,7 @@ static void merge_containing(struct addr_ent *ents, size_t n)
 		int fam = e->pfx.family == VMG_FAMILY_V6;
 
 		e->roles = e->direct;
+		e->dst_roles = e->pfx.len ? e->direct : 0;
 		for (int len = 0; len < e->pfx.len; len++) {
 			struct addr_ent key, *hit;
 
@@ -330,8 +337,11 @@ static void merge_containing(struct addr_ent *ents, size_t n)
 			key.pfx = e->pfx;
 			prefix_truncate(&key.pfx, (uint8_t)len);
 			hit = bsearch(&key, ents, n, sizeof(*ents), addr_ent_cmp);
-			if (hit)
-				e->roles |= hit->direct;
+			if (!hit)
+				continue;
+			e->roles |= hit->direct;
+			if (len)
+				e->dst_roles |= hit->direct;
 		}
 	}
 }
@@ -341,26 +351,32 @@ static int lowest_role(uint64_t mask)
 	return mask ? __builtin_ctzll(mask) : 0;
 }
 
-static int class_of(struct ruleset *rs, uint64_t roles, size_t *cap)
+static int class_of(struct ruleset *rs, uint64_t roles, bool source_only, size_t *cap)
 {
+	size_t bcap = *cap;
 	int err;
 
 	for (size_t i = 1; i < rs->nclasses; i++)
-		if (rs->classes[i] == roles)
+		if (rs->classes[i] == roles && rs->class_source_only[i] == source_only)
 			return (int)i;
 	if (rs->nclasses > UINT16_MAX)
 		return -E2BIG;
-	err = grow((void **)&rs->classes, cap, rs->nclasses, sizeof(*rs->classes));
+	err = grow((void **)&rs->class_source_only, &bcap, rs->nclasses, sizeof(bool)) ?:
+	      grow((void **)&rs->classes, cap, rs->nclasses, sizeof(*rs->classes));
 	if (err)
 		return err;
 	rs->classes[rs->nclasses] = roles;
+	rs->class_source_only[rs->nclasses] = source_only;
 	return (int)rs->nclasses++;
 }
 
 /*
  * A zero-length prefix (`any`, 0.0.0.0/0, ::/0) describes sources only: it
- * gives every address its roles but does not make every address a protected
- * destination, or unlisted_destinations would never apply.
+ * gives every address its roles as a source, but no address becomes a
+ * destination of that role's flows, and it protects nothing, or
+ * unlisted_destinations would never apply. Its own class holds only the
+ * return entries, so replies reach such sources under
+ * unlisted_destinations: drop.
  */
 static int build_hosts(struct compiler *c)
 {
@@ -373,11 +389,11 @@ static int build_hosts(struct compiler *c)
 	if (err)
 		return err;
 	merge_containing(ents, n);
-	err = grow((void **)&rs->classes, &ccap, 0, sizeof(*rs->classes));
-	if (err)
+	rs->nclasses = 0;
+	err = class_of(rs, 0, false, &ccap);	/* class 0: not protected */
+	if (err < 0)
 		goto out;
-	rs->classes[0] = 0;
-	rs->nclasses = 1;
+	err = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct addr_ent *e = &ents[i];
 		int full = e->pfx.family == VMG_FAMILY_V4 ? 32 : 128;
@@ -385,19 +401,18 @@ static int build_hosts(struct compiler *c)
 		struct host_entry **arr = e->pfx.len == full ? &rs->hosts : &rs->prefixes;
 		size_t *cnt = e->pfx.len == full ? &rs->nhosts : &rs->nprefixes;
 		size_t *cap = e->pfx.len == full ? &hcap : &pcap;
+		int cls;
 
 		he.val.roles = e->roles;
 		he.val.role = (uint8_t)lowest_role(e->direct);
 		he.val.protected_ = e->pfx.len > 0;
-		if (he.val.protected_) {
-			int cls = class_of(rs, e->roles, &ccap);
-
-			if (cls < 0) {
-				err = cls;
-				goto out;
-			}
-			he.val.class_id = (uint16_t)cls;
+		cls = he.val.protected_ ? class_of(rs, e->dst_roles, false, &ccap) :
+					  class_of(rs, e->roles, true, &ccap);
+		if (cls < 0) {
+			err = cls;
+			goto out;
 		}
+		he.val.class_id = (uint16_t)cls;
 		err = grow((void **)arr, cap, *cnt, sizeof(**arr));
 		if (err)
 			goto out;
@@ -485,7 +500,7 @@ static int build_ports(struct compiler *c)
 		for (size_t cls = 1; cls < rs->nclasses; cls++) {
 			uint64_t roles = rs->classes[cls];
 
-			if (roles & ROLE_BIT(r->to)) {
+			if ((roles & ROLE_BIT(r->to)) && !rs->class_source_only[cls]) {
 				err = emit_ports(rs, &cap, r, (uint16_t)cls, VMG_DIR_FORWARD,
 						 r->from);
 				if (err)
@@ -571,6 +586,7 @@ void ruleset_free(struct ruleset *rs)
 	free(rs->prefixes);
 	free(rs->ports);
 	free(rs->classes);
+	free(rs->class_source_only);
 	for (int r = 0; r < VMG_MAX_ROLES; r++)
 		free(rs->role_addrs[r]);
 	for (size_t i = 0; i < rs->ninterfaces; i++)

@@ -61,6 +61,7 @@ struct ruleset {
 	size_t nports;
 
 	uint64_t *classes;		/* role mask of each class; classes[0] unused */
+	bool *class_source_only;	/* a class of `any` addresses: return entries only */
 	size_t nclasses;
 
 	/* per role, its addresses as the site lists them (canonical) */

@@ -42,6 +42,26 @@ expect_eq "explain: just past the site range" "drop (port_not_allowed)" \
 out=$("$VMSGATE" explain -c $DEMO --from 10.30.0.20 --to 10.10.0.11:7563/tcp)
 expect "explain names the purpose of the rule" grep -q "^purpose: Retrieving video" <<<"$out"
 
+# `any` names sources only: it opens nothing on listed hosts, and under
+# unlisted_destinations: drop only the replies of allowed flows reach it
+cat >"$work/any.yaml" <<'YAML'
+unlisted_destinations: drop
+hosts:
+  sql-server: [10.0.0.5]
+  api-gateway: [10.0.0.40]
+  mobile-server: [10.0.0.20]
+  mobile-client: [any]
+  management-client: [any]
+YAML
+expect_eq "any: a flow to an any-role opens nothing on the SQL server" "drop (port_not_allowed)" \
+	"$(verdict "$work/any.yaml" 10.0.0.40 10.0.0.5:22332/tcp)"
+expect_eq "any: a mobile client anywhere reaches the mobile server" "pass (allowed)" \
+	"$(verdict "$work/any.yaml" 203.0.113.9 10.0.0.20:8081/tcp)"
+expect_eq "any: the mobile server's reply reaches it under unlisted drop" "pass (return)" \
+	"$(verdict "$work/any.yaml" 10.0.0.20:8081 203.0.113.9:50000/tcp SA)"
+expect_eq "any: but a new connection to that address is unlisted" "drop (unlisted)" \
+	"$(verdict "$work/any.yaml" 10.0.0.20:50000 203.0.113.9:8081/tcp S)"
+
 printf 'hosts:\n  devices: [10.0.0.0/40]\n' >"$work/bad.yaml"
 out=$("$VMSGATE" explain -c "$work/bad.yaml" --from 10.0.0.1 --to 10.0.0.2:80/tcp 2>&1)
 expect_eq "explain with a bad policy exits 1" 1 "$?"

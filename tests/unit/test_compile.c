@@ -286,7 +286,33 @@ static void test_any_is_a_source(void **state)
 	assert_int_equal(v6->val.roles, ROLE_BIT(ROLE_WEB_CLIENT));
 	assert_int_equal(mob->val.roles, ROLE_BIT(ROLE_MOBILE_SERVER) | ROLE_BIT(ROLE_WEB_CLIENT));
 	assert_true(ms->val.roles & ROLE_BIT(ROLE_WEB_CLIENT));
+	/* as destinations, they are what they were written as, nothing more */
+	assert_false(rs.classes[ms->val.class_id] & ROLE_BIT(ROLE_WEB_CLIENT));
+	assert_true(rs.class_source_only[v4->val.class_id]);
 	assert_int_equal(rs.config.has_prefix_v6, 1);
+	ruleset_free(&rs);
+}
+
+/* A flow to a role listed as `any` opens nothing on other roles' hosts. */
+static void test_any_opens_no_port(void **state)
+{
+	struct ruleset rs = compile_ok("hosts:\n"
+				       "  sql-server: [10.0.0.5]\n"
+				       "  api-gateway: [10.0.0.40]\n"
+				       "  mobile-server: [10.0.0.20]\n"
+				       "  mobile-client: [any]\n"
+				       "  management-client: [any]\n");
+	const struct host_entry *any = find_host(&rs, "0.0.0.0", 0);
+	const struct host_entry *sql = find_host(&rs, "10.0.0.5", 32);
+
+	/* 22332 on management clients, from the API gateway: not on the SQL server */
+	assert_null(find_port(&rs, sql->val.class_id, IPPROTO_TCP, 22332, VMG_DIR_FORWARD));
+	assert_null(find_port(&rs, any->val.class_id, IPPROTO_TCP, 22332, VMG_DIR_FORWARD));
+	/* but the mobile server's replies reach any mobile client */
+	assert_non_null(find_port(&rs, any->val.class_id, IPPROTO_TCP, 8081, VMG_DIR_RETURN));
+	for (size_t i = 0; i < rs.nports; i++)
+		if (rs.ports[i].key.class_id == any->val.class_id)
+			assert_int_equal(rs.ports[i].key.dir, VMG_DIR_RETURN);
 	ruleset_free(&rs);
 }
 
@@ -332,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_local_and_open),
 		cmocka_unit_test(test_return_entries),
 		cmocka_unit_test(test_any_is_a_source),
+		cmocka_unit_test(test_any_opens_no_port),
 		cmocka_unit_test(test_families_apart),
 		cmocka_unit_test(test_config),
 	};
