@@ -115,9 +115,6 @@ bench: deps
 	@./tests/bench/run.sh
 
 install: $(BUILD)/vmsgate
-
-# objects are built through pattern rules; keep them between test binaries
-.SECONDARY: $(OBJS) $(ASANOBJS) $(SKELS) $(patsubst %.skel.h,%.bpf.o,$(SKELS))
 	install -D -m 0755 $(BUILD)/vmsgate $(DESTDIR)$(PREFIX)/sbin/vmsgate
 	install -D -m 0644 policies/xprotect.yaml $(DESTDIR)$(PREFIX)/share/vmsgate/xprotect.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vmsgate/README.md
@@ -131,3 +128,22 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- bench ------------------------------------------------------------------
+# `make bench` runs tests/bench/run.sh, which builds these through bench-build.
+BENCHDIR  := $(BUILD)/bench
+BENCHBPF  := $(BENCHDIR)/floor.bpf.o $(BENCHDIR)/xmit.bpf.o
+BENCHBINS := $(BENCHDIR)/bench_dp $(BENCHDIR)/bench_cp $(BENCHDIR)/bench_wire
+
+.PHONY: bench-build
+bench-build: $(BUILD)/vmsgate $(BENCHBPF) $(BENCHBINS)
+
+$(BENCHDIR)/%.bpf.o: tests/bench/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCHDIR)/bench_%: tests/bench/bench_%.c tests/bench/bench.c tests/bench/bench.h \
+		tests/bpf/packets.h $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/bpf -Itests/bench -o $@ \
+		$(filter %.c %.o,$^) $(PKG_LIBS) -lpthread
