@@ -98,7 +98,7 @@ static void explain_print(const struct ruleset *rs, const struct pkt_desc *d,
 		explain_drop(rs, d, v);
 }
 
-static int parse_to(const char *s, struct pkt_desc *d)
+static int parse_to(const char *s, struct pkt_desc *d, bool *icmp_type_given)
 {
 	char buf[128];
 	char *slash;
@@ -116,6 +116,11 @@ static int parse_to(const char *s, struct pkt_desc *d)
 		d->proto = IPPROTO_ICMP;
 	else
 		return -EINVAL;
+	if (d->proto == IPPROTO_ICMP && !strchr(buf, ']') && strchr(buf, ':') &&
+	    strchr(buf, ':') == strrchr(buf, ':'))
+		*icmp_type_given = true;
+	else if (d->proto == IPPROTO_ICMP && strstr(buf, "]:"))
+		*icmp_type_given = true;
 	return pkt_parse_endpoint(buf, &d->dst, &d->dport, d->proto != IPPROTO_ICMP);
 }
 
@@ -140,6 +145,7 @@ int do_explain(int argc, char **argv)
 		{},
 	};
 	struct pkt_desc d = { .sport = 40000, .tcp_flags = TH_SYN };
+	bool icmp_type_given = false;
 	const char *config = DEFAULT_SITE, *from = NULL, *to = NULL;
 	struct dp_verdict v;
 	struct ruleset rs;
@@ -162,8 +168,8 @@ int do_explain(int argc, char **argv)
 		case 'F':
 			flags = pkt_parse_tcp_flags(optarg);
 			if (flags < 0) {
-				fprintf(stderr, "--flags: expected letters of SAFRPU, found '%s'\n",
-					optarg);
+				fprintf(stderr, "--flags: expected TCP flags as letters of "
+					"S A F R P U, found '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
 			d.tcp_flags = (uint8_t)flags;
@@ -180,16 +186,20 @@ int do_explain(int argc, char **argv)
 		fprintf(stderr, "explain needs --from and --to\n%s", usage);
 		return EXIT_USAGE;
 	}
-	if (parse_to(to, &d)) {
-		fprintf(stderr, "--to: expected IP:PORT/tcp, IP:PORT/udp or IP/icmp, found '%s'\n",
-			to);
+	if (parse_to(to, &d, &icmp_type_given)) {
+		fprintf(stderr, "--to: expected IP:PORT/tcp, IP:PORT/udp or IP[:TYPE]/icmp "
+			"(IPv6 with a port as [fd00::1]:443/tcp), found '%s'\n", to);
 		return EXIT_USAGE;
 	}
-	if (d.proto == IPPROTO_ICMP && !d.dport)
+	if (d.proto == IPPROTO_ICMP && !icmp_type_given)
 		d.dport = d.dst.family == VMG_FAMILY_V6 ? 128 : 8;	/* echo request */
-	if (pkt_parse_endpoint(from, &d.src, &d.sport, false) || d.src.family != d.dst.family) {
-		fprintf(stderr, "--from: expected an address of the same family as --to, "
-			"found '%s'\n", from);
+	if (pkt_parse_endpoint(from, &d.src, &d.sport, false)) {
+		fprintf(stderr, "--from: expected IP or IP:PORT (IPv6 with a port as "
+			"[fd00::1]:40000), found '%s'\n", from);
+		return EXIT_USAGE;
+	}
+	if (d.src.family != d.dst.family) {
+		fprintf(stderr, "--from and --to must be of one family, IPv4 or IPv6\n");
 		return EXIT_USAGE;
 	}
 	len = pkt_build(&d, frame, sizeof(frame));

@@ -202,7 +202,23 @@ static void on_signal(int sig)
 struct monitor_ctx {
 	bool json;
 	long left;		/* events still to print; <0 without --count */
+	int64_t mono_to_real;	/* add to a bpf_ktime_get_ns() stamp for wall time */
 };
+
+/* Drop events sent before the monitor started are not "as they happen". */
+static int discard_event(void *ctx, void *data, size_t len)
+{
+	return 0;
+}
+
+static int64_t mono_to_real_offset(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
+}
 
 static int print_event(void *ctx, void *data, size_t len)
 {
@@ -213,24 +229,38 @@ static int print_event(void *ctx, void *data, size_t len)
 	const char *proto = e->proto == 6 ? "tcp" : e->proto == 17 ? "udp" :
 			    e->proto == 1 || e->proto == 58 ? "icmp" : "ip";
 
-	if (len < sizeof(*e))
-		return 0;
+	char when[32];
+	time_t secs;
+	struct tm tm;
+	int64_t ns;
+
+	if (len < sizeof(*e) || m->left == 0)
+		return 1;
+	ns = (int64_t)e->ts_ns + m->mono_to_real;
+	secs = (time_t)(ns / 1000000000LL);
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03lld",
+		 (long long)(ns / 1000000 % 1000));
 	inet_ntop(af, e->src, src, sizeof(src));
 	inet_ntop(af, e->dst, dst, sizeof(dst));
 	if_indextoname(e->ifindex, ifname);
 	if (m->json)
-		printf("{\"interface\":\"%s\",\"action\":\"%s\",\"reason\":\"%s\",\"proto\":"
-		       "\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"
-		       "\"role\":\"%s\"}\n", ifname, action_name(e->action),
+		printf("{\"time_ns\":%lld,\"interface\":\"%s\",\"action\":\"%s\","
+		       "\"reason\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",\"sport\":%u,"
+		       "\"dst\":\"%s\",\"dport\":%u,\"role\":\"%s\"}\n", (long long)ns,
+		       ifname, action_name(e->action),
 		       reason_name(e->reason), proto, src, e->sport, dst, e->dport,
 		       role_name(e->role));
 	else
-		printf("%-8s %-10s %-17s %-4s %s:%u -> %s:%u (%s)\n", ifname,
+		printf("%s %-8s %-10s %-17s %-4s %s:%u -> %s:%u (%s)\n", when, ifname,
 		       action_name(e->action), reason_name(e->reason), proto, src, e->sport,
 		       dst, e->dport, role_name(e->role));
 	fflush(stdout);
-	if (m->left > 0 && --m->left == 0)
+	if (m->left > 0 && --m->left == 0) {
 		monitor_stop = 1;
+		return 1;	/* stop in the middle of a batch, too */
+	}
 	return 0;
 }
 
@@ -277,6 +307,15 @@ int do_monitor(int argc, char **argv)
 			dp_pin_dir());
 		return EXIT_FAIL;
 	}
+	rb = ring_buffer__new(fd, discard_event, NULL, NULL);
+	if (!rb) {
+		fprintf(stderr, "error: failed to open the event ring: %s\n", strerror(errno));
+		close(fd);
+		return EXIT_FAIL;
+	}
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	m.mono_to_real = mono_to_real_offset();
 	rb = ring_buffer__new(fd, print_event, &m, NULL);
 	if (!rb) {
 		fprintf(stderr, "error: failed to open the event ring: %s\n", strerror(errno));
@@ -304,6 +343,7 @@ int do_detach(int argc, char **argv)
 		"  table: the site is then unenforced. Stop the daemon first.\n";
 	struct daemon_status st;
 	struct nft_sync *ns;
+	bool had_pins;
 	int err = no_args(argc, argv, usage);
 
 	if (err)
@@ -313,6 +353,7 @@ int do_detach(int argc, char **argv)
 			"(systemctl stop vmsgate)\n", (int)st.pid);
 		return EXIT_FAIL;
 	}
+	had_pins = access(dp_pin_dir(), F_OK) == 0;
 	err = dp_unpin_all();
 	if (err)
 		fprintf(stderr, "error: failed to remove pins under %s: %s\n", dp_pin_dir(),
@@ -327,6 +368,11 @@ int do_detach(int argc, char **argv)
 	unlink(status_path());
 	if (err)
 		return EXIT_FAIL;
-	printf("detached: program, pins and nftables table inet vmsgate removed\n");
+	if (had_pins)
+		printf("detached: program, pins under %s and nftables table inet vmsgate "
+		       "removed\n", dp_pin_dir());
+	else
+		printf("nothing was attached (no pins under %s); nftables table inet vmsgate "
+		       "removed if it was there\n", dp_pin_dir());
 	return EXIT_OK;
 }

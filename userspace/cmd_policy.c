@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "cli.h"
 #include "compile.h"
+#include "dataplane.h"
 
 struct policy_opts {
 	const char *config;
@@ -77,8 +78,18 @@ int do_check(int argc, char **argv)
 	err = compile_file(o.config, &rs, o.quiet);
 	if (err)
 		return EXIT_FAIL;
-	printf("%s: ok: %zu rules, %zu addresses, %zu port entries\n", o.config, rs.nrules,
-	       rs.nhosts + rs.nprefixes, rs.nports);
+	/* what `run` would refuse, refused here too */
+	if (dp_check_fits(&rs)) {
+		fprintf(stderr, "%s: error: the policy does not fit the data plane's maps; "
+			"narrow the widest port ranges or merge prefixes\n", o.config);
+		ruleset_free(&rs);
+		return EXIT_FAIL;
+	}
+	if (!rs.ninterfaces && !o.quiet)
+		fprintf(stderr, "%s: warning: no interfaces: vmsgate run needs them to attach; "
+			"explain and replay do not\n", o.config);
+	printf("%s: ok: %zu rules, %zu exact addresses, %zu prefixes, %zu port entries\n",
+	       o.config, rs.nrules, rs.nhosts, rs.nprefixes, rs.nports);
 	ruleset_free(&rs);
 	return EXIT_OK;
 }

@@ -182,6 +182,10 @@ static int apply_overrides(struct compiler *c, const struct flow *f, uint16_t *p
 				o->new_port, *port_end - *port + 1);
 			return -EINVAL;
 		}
+		if (!f->configurable && !c->override_used[i])
+			warn_at(c, s->path, o->pos.line, o->pos.col, "overrides: the vendor does "
+				"not list %s port %u as configurable; make sure the service "
+				"really listens on %u", role_name(o->role), o->port, o->new_port);
 		*port_end = (uint16_t)(o->new_port + (*port_end - *port));
 		*port = o->new_port;
 		c->override_used[i] = true;

@@ -42,25 +42,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* libbpf is chatty: all of it is debug output, shown with -v only */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level lvl;
-
-	/* libbpf is chatty: its warnings are our debug output unless asked for */
-	switch (level) {
-	case LIBBPF_WARN:
-		lvl = LOG_LVL_INFO;
-		break;
-	case LIBBPF_INFO:
-		lvl = LOG_LVL_DEBUG;
-		break;
-	default:
+	if (log_level < LOG_LVL_DEBUG)
 		return 0;
-	}
-	if (lvl > log_level || log_level < LOG_LVL_DEBUG)
-		return 0;
-	log_vmsg(lvl, fmt, ap);
-	return 0;
+	fputs(level == LIBBPF_WARN ? "libbpf: warning: " : "libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
 }
 
 void log_setup_libbpf(void)

@@ -7,7 +7,7 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
-/* Routes libbpf's output into this module, one level lower than libbpf says. */
+/* Routes libbpf's output into this module, at debug level. */
 void log_setup_libbpf(void);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

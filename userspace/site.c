@@ -258,6 +258,11 @@ static int parse_overrides(struct ydoc *d, yaml_node_t *n, struct site *s)
 		      yport(d, np, "overrides.new_port", &ov.new_port);
 		if (err)
 			return err;
+		for (size_t j = 0; j < s->noverrides; j++)
+			if (s->overrides[j].role == ov.role && s->overrides[j].port == ov.port)
+				return yerr(d, o, "overrides: %s port %u is already overridden at "
+					    "line %d", role_name(ov.role), ov.port,
+					    s->overrides[j].pos.line);
 		err = grow((void **)&s->overrides, &cap, s->noverrides, sizeof(ov));
 		if (err)
 			return err;

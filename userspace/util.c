@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -9,6 +10,7 @@ int read_file(const char *path, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
+	struct stat st;
 	FILE *f;
 	int err = 0;
 
@@ -18,6 +20,11 @@ int read_file(const char *path, char **out, size_t *len)
 	if (!f) {
 		free(buf);
 		return -errno;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		free(buf);
+		return -EISDIR;
 	}
 	for (;;) {
 		size_t got;

@@ -36,6 +36,17 @@ void ywarn(struct ydoc *d, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The character at a 0-based line and column, or NULL. */
+static const char *text_at(const char *text, size_t len, size_t line, size_t col)
+{
+	size_t i = 0;
+
+	for (size_t l = 0; l < line && i < len; i++)
+		if (text[i] == '\n')
+			l++;
+	return i + col < len ? text + i + col : NULL;
+}
+
 static bool text_is_blank(const char *text, size_t len)
 {
 	bool comment = false;
@@ -58,6 +69,28 @@ static bool text_is_blank(const char *text, size_t len)
 	return true;
 }
 
+/* A second document would be silently ignored; one policy is one document. */
+static int ydoc_refuse_more(yaml_parser_t *parser, const char *name)
+{
+	yaml_document_t next;
+	int err = 0;
+
+	if (!yaml_parser_load(parser, &next)) {
+		fprintf(stderr, "%s:%zu:%zu: error: not valid YAML: %s\n", name,
+			parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+			parser->problem ? parser->problem : "syntax error");
+		return -EINVAL;
+	}
+	if (yaml_document_get_root_node(&next)) {
+		fprintf(stderr, "%s:%zu:%zu: error: a second YAML document; a policy is one "
+			"document (remove the '---' line)\n", name,
+			next.start_mark.line + 1, next.start_mark.column + 1);
+		err = -EINVAL;
+	}
+	yaml_document_delete(&next);
+	return err;
+}
+
 int ydoc_load(struct ydoc *d, const char *text, size_t len, const char *name)
 {
 	yaml_parser_t parser;
@@ -74,10 +107,14 @@ int ydoc_load(struct ydoc *d, const char *text, size_t len, const char *name)
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &d->doc)) {
-		fprintf(stderr, "%s:%zu:%zu: error: not valid YAML: %s%s%s\n", name,
+		const char *at = text_at(text, len, parser.problem_mark.line,
+					 parser.problem_mark.column);
+
+		fprintf(stderr, "%s:%zu:%zu: error: not valid YAML: %s%s%s%s\n", name,
 			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 			parser.problem ? parser.problem : "syntax error",
-			parser.context ? " " : "", parser.context ? parser.context : "");
+			parser.context ? " " : "", parser.context ? parser.context : "",
+			at && *at == '\t' ? " (a tab: YAML indents with spaces only)" : "");
 		err = -EINVAL;
 		goto out;
 	}
@@ -86,7 +123,9 @@ int ydoc_load(struct ydoc *d, const char *text, size_t len, const char *name)
 		fprintf(stderr, "%s:1:1: error: the file is empty; expected a YAML mapping\n",
 			name);
 		err = -EINVAL;
+		goto out;
 	}
+	err = ydoc_refuse_more(&parser, name);
 out:
 	yaml_parser_delete(&parser);
 	return err;
@@ -140,6 +179,9 @@ int yexpect(struct ydoc *d, const yaml_node_t *n, yaml_node_type_t type, const c
 
 	if (n->type == type)
 		return 0;
+	if (n->type == YAML_SCALAR_NODE && !n->data.scalar.length &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return yerr(d, n, "%s: expected %s, found nothing", what, want[type]);
 	return yerr(d, n, "%s: expected %s, found %s", what, want[type], ytype_name(n));
 }
 

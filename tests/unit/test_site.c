@@ -69,6 +69,15 @@ static const struct bad_case bad_cases[] = {
 	  "hosts:\n  management-server: [10.0.0.1]\n"
 	  "overrides:\n  - { role: management-server, port: 7563, new_port: 7564 }\n",
 	  "4:5", "role management-server has no catalog port 7563" },
+	{ "override given twice",
+	  "hosts:\n  management-server: [10.0.0.1]\n"
+	  "overrides:\n  - { role: management-server, port: 12345, new_port: 12346 }\n"
+	  "  - { role: management-server, port: 12345, new_port: 12347 }\n",
+	  "5:5", "management-server port 12345 is already overridden at line 4" },
+	{ "a second document", "mode: enforce\n---\nmode: monitor\n", "2:1",
+	  "a second YAML document" },
+	{ "a tab", "hosts:\n\tdevices: [10.0.0.1]\n", "2:1", "YAML indents with spaces only" },
+	{ "empty hosts", "hosts:\n", "1:7", "hosts: expected a mapping, found nothing" },
 	{ "missing catalog file", "catalog: /nonexistent/catalog.yaml\n", NULL,
 	  "cannot read catalog" },
 };
