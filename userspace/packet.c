@@ -194,6 +194,36 @@ static int parse_l4(const uint8_t *p, size_t left, struct pkt_desc *d)
 	return 0;
 }
 
+/* IPv6 extension headers up to the upper-layer protocol, for naming only. */
+static void skip_ext_headers(const uint8_t *frame, size_t len, size_t *off,
+			     struct pkt_desc *d)
+{
+	for (int i = 0; i < 8 && *off + 8 <= len; i++) {
+		const uint8_t *e = frame + *off;
+
+		switch (d->proto) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			d->proto = e[0];
+			*off += (e[1] + 1u) * 8;
+			break;
+		case IPPROTO_AH:
+			d->proto = e[0];
+			*off += (e[1] + 2u) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			d->proto = e[0];
+			d->frag = (e[2] << 8 | e[3]) & 0xfff8 ? PKT_LATER_FRAG :
+				  (e[3] & 1) ? PKT_FIRST_FRAG : PKT_NOT_FRAG;
+			*off += 8;
+			break;
+		default:
+			return;
+		}
+	}
+}
+
 /* Enough of a parse to name a packet; the verdict comes from the kernel. */
 int pkt_summary(const uint8_t *frame, size_t len, struct pkt_desc *d)
 {
@@ -219,7 +249,11 @@ int pkt_summary(const uint8_t *frame, size_t len, struct pkt_desc *d)
 		memcpy(d->src.addr, &h->saddr, 4);
 		memcpy(d->dst.addr, &h->daddr, 4);
 		d->proto = h->protocol;
-		if (ihl >= 20 && len >= off + ihl && !(ntohs(h->frag_off) & IP_OFFMASK))
+		if (ntohs(h->frag_off) & IP_OFFMASK)
+			d->frag = PKT_LATER_FRAG;
+		else if (ntohs(h->frag_off) & IP_MF)
+			d->frag = PKT_FIRST_FRAG;
+		if (ihl >= 20 && len >= off + ihl && d->frag != PKT_LATER_FRAG)
 			parse_l4(frame + off + ihl, len - off - ihl, d);
 		return 0;
 	}
@@ -231,7 +265,10 @@ int pkt_summary(const uint8_t *frame, size_t len, struct pkt_desc *d)
 		memcpy(d->src.addr, &h->ip6_src, 16);
 		memcpy(d->dst.addr, &h->ip6_dst, 16);
 		d->proto = h->ip6_nxt;
-		parse_l4(frame + off + sizeof(*h), len - off - sizeof(*h), d);
+		off += sizeof(*h);
+		skip_ext_headers(frame, len, &off, d);
+		if (off <= len && d->frag != PKT_LATER_FRAG)
+			parse_l4(frame + off, len - off, d);
 		return 0;
 	}
 	return -EPROTONOSUPPORT;
@@ -277,7 +314,9 @@ const char *pkt_desc_str(const struct pkt_desc *d, char *buf, size_t len)
 				flags[n++] = fl[i].c;
 		flags[n] = '\0';
 	}
-	if (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP)
+	if (d->frag == PKT_LATER_FRAG)
+		snprintf(buf, len, "%s %s > %s fragment", p ? p : "ip", s, t);
+	else if (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP)
 		snprintf(buf, len, "%s %s%s%s:%u > %s%s%s:%u%s%s%s", p, v6 ? "[" : "", s,
 			 v6 ? "]" : "", d->sport, v6 ? "[" : "", t, v6 ? "]" : "", d->dport,
 			 n ? " [" : "", flags, n ? "]" : "");

@@ -16,7 +16,10 @@ struct pkt_desc {
 	uint16_t sport;
 	uint16_t dport;			/* for ICMP: the type */
 	uint8_t tcp_flags;		/* TH_SYN ... */
+	uint8_t frag;			/* PKT_NOT_FRAG, PKT_FIRST_FRAG, PKT_LATER_FRAG */
 };
+
+enum { PKT_NOT_FRAG = 0, PKT_FIRST_FRAG, PKT_LATER_FRAG };
 
 /* Builds an Ethernet frame; returns its length or -errno. */
 int pkt_build(const struct pkt_desc *d, uint8_t *buf, size_t len);

@@ -83,6 +83,7 @@ pkts = [
     e / Dot1Q(vlan=20) / IP(src="10.30.0.20", dst="10.10.0.5") / TCP(dport=12345, flags="S"),
     e / IP(src="10.30.0.20", dst="10.10.0.11", ihl=4) / TCP(dport=7563),
     e / IP(src="10.30.0.20", dst="10.10.0.5") / UDP(sport=5000, dport=1434),
+    e / IP(src="10.30.0.20", dst="10.10.0.11", proto=6, frag=10, id=7) / (b"x" * 16),
 ]
 wrpcap(sys.argv[1], pkts)
 PY
@@ -94,8 +95,10 @@ for line in open(sys.argv[1]):
     o = json.loads(line)
     print("%d:%s:%s" % (o["index"], o["verdict"], o["reason"]))' "$work/replay.json" | tr '\n' ' ')
 expect_eq "replay judges each packet of the capture" \
-	"1:pass:allowed 2:drop:src_not_allowed 3:pass:return 4:drop:local_only 5:pass:bypass 6:pass:allowed 7:drop:malformed 8:drop:port_not_allowed " \
+	"1:pass:allowed 2:drop:src_not_allowed 3:pass:return 4:drop:local_only 5:pass:bypass 6:pass:allowed 7:drop:malformed 8:drop:port_not_allowed 9:drop:fragment " \
 	"$got"
+expect "replay names a later fragment as one, without ports" \
+	grep -q '"index":9,.*"packet":"tcp 10.30.0.20 > 10.10.0.11 fragment"' "$work/replay.json"
 "$VMSGATE" replay -c $DEMO "$work/site.pcap" >"$work/replay.txt"
 expect "replay's table ends with a summary by reason" \
 	grep -qE '^src_not_allowed +0 +1 +0$' "$work/replay.txt"
