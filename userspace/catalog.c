@@ -127,8 +127,8 @@ static int parse_versions(struct ydoc *d, yaml_node_t *n, struct flow *f)
 			return err;
 		vp->until = catalog_version_ordinal(s);
 		if (vp->until < 0)
-			return yerr(d, u, "until: expected an XProtect release like \"2019 R2\", found '%s'",
-				    s);
+			return yerr(d, u, "until: expected an XProtect release like "
+				    "\"2019 R2\", found '%s'", s);
 		snprintf(vp->until_name, sizeof(vp->until_name), "%s", s);
 		if (f->nversions && vp->until <= f->versions[f->nversions - 1].until)
 			return yerr(d, u, "until: releases must be in ascending order");

@@ -153,7 +153,8 @@ int do_stats(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: vmsgate stats\n"
-		"  Counters from the pinned maps, summed over CPUs (also while the daemon is down).\n";
+		"  Counters from the pinned maps, summed over CPUs; they are there\n"
+		"  while the daemon is down too.\n";
 	static struct vmg_counter reasons[VMG_REASON_SLOTS], roles[VMG_ROLE_SLOTS];
 	int rfd, ofd, err = no_args(argc, argv, usage);
 

@@ -122,7 +122,8 @@ int do_catalog(int argc, char **argv)
 	static const char usage[] =
 		"usage: vmsgate catalog [--json] [--catalog FILE]\n"
 		"  Prints the catalog's flows (default: the installed XProtect catalog).\n"
-		"example: vmsgate catalog --json | jq '.[] | select(.to == \"recording-server\")'\n";
+		"example: vmsgate catalog --json |\n"
+		"         jq '.[] | select(.to == \"recording-server\")'\n";
 	struct policy_opts o = { 0 };
 	struct catalog cat;
 	char path[PATH_MAX];

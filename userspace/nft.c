@@ -811,7 +811,8 @@ void nft_elems_msg_put(struct nlmsghdr *nlh, const char *set, const struct nft_e
 	for (size_t i = 0; i < n; i++) {
 		elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 		if (el[i].end)
-			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS,
+					 htonl(NFT_SET_ELEM_INTERVAL_END));
 		key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
 		mnl_attr_put(nlh, NFTA_DATA_VALUE, (size_t)keylen, el[i].key);
 		mnl_attr_nest_end(nlh, key);
@@ -839,7 +840,8 @@ static int elem_parse(const struct nlattr *nest, struct nft_elem *out)
 			mnl_attr_for_each_nested(k, a) {
 				uint16_t len = mnl_attr_get_payload_len(k);
 
-				if (mnl_attr_get_type(k) != NFTA_DATA_VALUE || len > sizeof(out->key))
+				if (mnl_attr_get_type(k) != NFTA_DATA_VALUE ||
+				    len > sizeof(out->key))
 					return -EINVAL;
 				memcpy(out->key, mnl_attr_get_payload(k), len);
 				have_key = true;

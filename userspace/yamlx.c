@@ -288,8 +288,8 @@ int yport_range(struct ydoc *d, const yaml_node_t *n, const char *what, uint16_t
 	if (err)
 		return err;
 	if (strlen(s) >= sizeof(buf))
-		return yerr(d, n, "%s: expected a port or a range like 50000-50999, found '%.20s...'",
-			    what, s);
+		return yerr(d, n, "%s: expected a port or a range like 50000-50999, "
+			    "found '%.20s...'", what, s);
 	snprintf(buf, sizeof(buf), "%s", s);
 	dash = strchr(buf, '-');
 	if (dash)

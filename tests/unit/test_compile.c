@@ -190,7 +190,8 @@ static void test_extra_range(void **state)
 {
 	struct ruleset rs = compile_ok(BASE_HOSTS
 		"extra:\n"
-		"  - { from: [devices], to: recording-server, proto: udp, ports: \"50000-50999\" }\n");
+		"  - { from: [devices], to: recording-server, proto: udp,\n"
+		"      ports: \"50000-50999\" }\n");
 	const struct rule *r = find_rule(&rs, ROLE_RECORDING_SERVER, IPPROTO_UDP, 50000);
 
 	assert_non_null(r);
