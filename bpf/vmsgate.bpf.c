@@ -33,13 +33,25 @@ struct {
 	__type(value, struct vmg_config);
 } vmg_config SEC(".maps");
 
+/*
+ * Exact addresses and port rules: hash tables of buckets (vmsgate_abi.h),
+ * probed inline. A helper call into a kernel hash map costs several times
+ * as much, most of it in calls and returns.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 2 * VMG_MAX_HOSTS);
-	__type(key, struct vmg_host_key);
-	__type(value, struct vmg_host_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * VMG_HOST_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct vmg_host_bucket);
 } vmg_hosts SEC(".maps");
+
+/* What an exact address is; its slot holds an index into this array. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * VMG_MAX_KINDS);
+	__type(key, __u32);
+	__type(value, struct vmg_host_val);
+} vmg_kinds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -58,11 +70,10 @@ struct {
 } vmg_pfx_v6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 2 * VMG_MAX_PORT_RULES);
-	__type(key, struct vmg_port_key);
-	__type(value, struct vmg_port_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * VMG_PORT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct vmg_port_bucket);
 } vmg_ports SEC(".maps");
 
 struct {
@@ -186,9 +197,13 @@ static __always_inline int ct_is_reply(struct xdp_md *ctx, const struct pkt *p)
 /* ---- parsing ------------------------------------------------------------- */
 
 /*
- * The parsers run in global functions: the verifier checks each once, on
- * its own, instead of once for every path that leads to it. The IPv6
- * extension header walk would otherwise double its work per header.
+ * The IPv6 extension header walk runs in a global function: the verifier
+ * checks it once, on its own, instead of once for every header before it,
+ * which would double its work per header. The transport header after
+ * extension headers is parsed in one too: offsets that come back from a
+ * global function are unbounded to the verifier until checked again.
+ * Every other packet is parsed inline: a call and its return cost more
+ * than the parsing they wrap.
  */
 static __always_inline void cursor_restore(struct cursor *c, struct xdp_md *ctx,
 					   const struct pkt *p)
@@ -232,7 +247,7 @@ __noinline int vmg_parse_l4(struct xdp_md *ctx, struct pkt *p)
 }
 
 /* The whole frame into p. */
-__noinline int vmg_parse(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int vmg_parse(struct xdp_md *ctx, struct pkt *p)
 {
 	struct cursor c = {
 		.data = (void *)(long)ctx->data,
@@ -242,8 +257,6 @@ __noinline int vmg_parse(struct xdp_md *ctx, struct pkt *p)
 	__u16 proto;
 	int i, ret;
 
-	if (!p)
-		return PARSE_MALFORMED;
 	ret = parse_eth(&c, &proto);
 	if (ret != PARSE_IP)
 		return ret;
@@ -257,7 +270,7 @@ __noinline int vmg_parse(struct xdp_md *ctx, struct pkt *p)
 		return ret;
 	cursor_save(&c, p);
 
-	if (p->family == VMG_FAMILY_V6) {
+	if (p->family == VMG_FAMILY_V6 && ipv6_is_ext(p->proto)) {
 		for (i = 0; i < VMG_MAX_EXTHDR; i++) {
 			if (p->frag == PKT_FRAG_LATER || !ipv6_is_ext(p->proto))
 				break;
@@ -266,13 +279,17 @@ __noinline int vmg_parse(struct xdp_md *ctx, struct pkt *p)
 		}
 		if (p->frag != PKT_FRAG_LATER && ipv6_is_ext(p->proto))
 			return PARSE_MALFORMED;
+		/* a later fragment carries no transport header */
+		if (p->frag == PKT_FRAG_LATER)
+			return PARSE_IP;
+		if (vmg_parse_l4(ctx, p) != PARSE_IP)
+			return PARSE_MALFORMED;
+	} else {
+		if (p->frag == PKT_FRAG_LATER)
+			return PARSE_IP;
+		if (parse_l4(&c, p) != PARSE_IP)
+			return PARSE_MALFORMED;
 	}
-	/* a later fragment carries no transport header */
-	if (p->frag == PKT_FRAG_LATER)
-		return PARSE_IP;
-
-	if (vmg_parse_l4(ctx, p) != PARSE_IP)
-		return PARSE_MALFORMED;
 	if (is_neighbour_discovery(p))
 		return PARSE_BYPASS;
 	return PARSE_IP;
@@ -295,21 +312,43 @@ static __always_inline void decide(struct verdict *v, __u8 reason, __u8 action)
 	v->action = action;
 }
 
+/* An exact address of generation gen: its two buckets, then what it is. */
+static __always_inline struct vmg_host_val *
+host_exact(__u32 gen, const struct vmg_config *cfg, __u8 family, const __u8 *addr)
+{
+	struct vmg_host_bucket *b;
+	__u32 a[4], idx;
+	__u64 h;
+	int i, j;
+
+	/* the parser leaves the 12 bytes after an IPv4 address zero */
+	__builtin_memcpy(a, addr, 16);
+	h = vmg_host_hash(a, family, cfg->seed);
+	for (i = 0; i < 2; i++) {
+		idx = gen * VMG_HOST_BUCKETS + vmg_bucket(h, i, VMG_HOST_BUCKETS);
+		b = bpf_map_lookup_elem(&vmg_hosts, &idx);
+		if (!b)
+			return NULL;
+		for (j = 0; j < VMG_BUCKET_SLOTS; j++) {
+			struct vmg_host_slot *s = &b->slot[j];
+
+			if (s->addr[0] != a[0] || s->family != family || s->addr[1] != a[1] ||
+			    s->addr[2] != a[2] || s->addr[3] != a[3])
+				continue;
+			idx = gen * VMG_MAX_KINDS + s->kind;
+			return bpf_map_lookup_elem(&vmg_kinds, &idx);
+		}
+	}
+	return NULL;
+}
+
 /* An address's roles: the exact address first, the prefixes only if any. */
 static __always_inline struct vmg_host_val *
 host_lookup(__u32 gen, const struct vmg_config *cfg, __u8 family, const __u8 *addr)
 {
 	struct vmg_host_val *val;
-	struct vmg_host_key hk;
 
-	__builtin_memset(&hk, 0, sizeof(hk));
-	hk.gen = gen;
-	hk.family = family;
-	if (family == VMG_FAMILY_V4)
-		__builtin_memcpy(hk.addr, addr, 4);
-	else
-		__builtin_memcpy(hk.addr, addr, 16);
-	val = bpf_map_lookup_elem(&vmg_hosts, &hk);
+	val = host_exact(gen, cfg, family, addr);
 	if (val)
 		return val;
 
@@ -401,6 +440,30 @@ static __always_inline void track_first_fragment(__u32 gen, const struct pkt *p,
 	bpf_map_update_elem(&vmg_frags, &fk, &fv, BPF_ANY);
 }
 
+/* The port rule of (class, port, protocol, direction) in generation gen. */
+static __always_inline struct vmg_port_val *
+port_lookup(__u32 gen, const struct vmg_config *cfg, __u16 class_id, __u16 port, __u8 proto,
+	    __u8 dir)
+{
+	__u64 key = vmg_port_key_pack(class_id, port, proto, dir);
+	__u64 h = vmg_port_hash(key, cfg->seed);
+	struct vmg_port_bucket *b;
+	__u32 idx;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		idx = gen * VMG_PORT_BUCKETS + vmg_bucket(h, i, VMG_PORT_BUCKETS);
+		b = bpf_map_lookup_elem(&vmg_ports, &idx);
+		if (!b)
+			return NULL;
+		for (j = 0; j < VMG_BUCKET_SLOTS; j++) {
+			if (b->slot[j].key == key)
+				return &b->slot[j].val;
+		}
+	}
+	return NULL;
+}
+
 /* The roles of a source, looked up once per packet at most. */
 struct src_roles {
 	__u64 roles;
@@ -427,18 +490,11 @@ static __always_inline int judge_reply(struct xdp_md *ctx, __u32 gen,
 				       struct verdict *v)
 {
 	struct vmg_port_val *ret;
-	struct vmg_port_key pk;
 
 	/* a connection is never opened by a return rule */
 	if (!(p->proto == IPPROTO_TCP_ && (p->tcp_flags & TCP_FLAG_SYN_) &&
 	      !(p->tcp_flags & TCP_FLAG_ACK_))) {
-		__builtin_memset(&pk, 0, sizeof(pk));
-		pk.gen = gen;
-		pk.class_id = dst->class_id;
-		pk.port = p->sport;
-		pk.proto = p->proto;
-		pk.dir = VMG_DIR_RETURN;
-		ret = bpf_map_lookup_elem(&vmg_ports, &pk);
+		ret = port_lookup(gen, cfg, dst->class_id, p->sport, p->proto, VMG_DIR_RETURN);
 		if (ret && (ret->src_roles & source_roles(gen, cfg, p, sr))) {
 			decide(v, VMG_R_RETURN, VMG_A_PASS);
 			v->rule_id = ret->rule_id;
@@ -463,15 +519,8 @@ static __always_inline void judge_ports(struct xdp_md *ctx, __u32 gen,
 {
 	struct src_roles sr = {};
 	struct vmg_port_val *fwd;
-	struct vmg_port_key pk;
 
-	__builtin_memset(&pk, 0, sizeof(pk));
-	pk.gen = gen;
-	pk.class_id = dst->class_id;
-	pk.port = p->dport;
-	pk.proto = p->proto;
-	pk.dir = VMG_DIR_FORWARD;
-	fwd = bpf_map_lookup_elem(&vmg_ports, &pk);
+	fwd = port_lookup(gen, cfg, dst->class_id, p->dport, p->proto, VMG_DIR_FORWARD);
 	if (fwd && (fwd->src_roles & source_roles(gen, cfg, p, &sr))) {
 		decide(v, VMG_R_ALLOWED, VMG_A_PASS);
 		v->rule_id = fwd->rule_id;
@@ -573,7 +622,12 @@ static __always_inline void report(struct xdp_md *ctx, const struct pkt *p,
 	rl = bpf_map_lookup_elem(&vmg_rate, &zero);
 	if (!rl)
 		return;
-	now = bpf_ktime_get_ns();
+	/*
+	 * The tick-grained clock is plenty for a one-second window, and a
+	 * flood pays for it on every packet; the precise one is read for the
+	 * events actually sent.
+	 */
+	now = bpf_ktime_get_coarse_ns();
 	if (now - rl->window_start_ns >= NSEC_PER_SEC) {
 		rl->window_start_ns = now;
 		rl->sent = 0;
@@ -590,7 +644,7 @@ static __always_inline void report(struct xdp_md *ctx, const struct pkt *p,
 	rl->sent++;
 
 	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(e->src, p->src, 16);
 	__builtin_memcpy(e->dst, p->dst, 16);
 	e->ifindex = ctx->ingress_ifindex;

@@ -6,7 +6,7 @@ set -eu
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libnftnl-dev libmnl-dev libyaml-dev libmicrohttpd-dev libsystemd-dev libpcap-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables netcat-openbsd socat curl
-prometheus python3-scapy xdp-tools systemd"
+prometheus python3-scapy python3-matplotlib xdp-tools systemd"
 
 missing=""
 for p in $PKGS; do

@@ -16,12 +16,47 @@
 
 #include "dataplane.h"
 #include "dp_pin.h"
+#include "dp_table.h"
 #include "log.h"
 #include "vmsgate.skel.h"
 
 /* libbpf's and the kernel's "operation not supported" (ENOTSUPP is not in libc) */
 #define ENOTSUPP_KERNEL 524
 #define VERIFIER_LOG_SIZE (4u << 20)
+
+/*
+ * What this process knows one generation's half of the hash tables
+ * (vmg_hosts, vmg_ports, vmg_kinds) to hold: the buckets it wrote there,
+ * so that clearing the half rewrites only those. Maps adopted from pins
+ * hold what another process wrote: their first clear zeroes whole halves.
+ */
+struct gen_tables {
+	bool known;			/* the lists below are all the half holds */
+	__u32 *host_buckets;
+	size_t nhost_buckets;
+	__u32 *port_buckets;
+	size_t nport_buckets;
+	size_t nkinds;
+	bool counted;			/* nhosts and nports are right */
+	size_t nhosts;
+	size_t nports;
+};
+
+/*
+ * The policy this process last put in force and the generation holding it:
+ * a reload that compiles to the same leaves the maps alone.
+ */
+struct applied {
+	bool valid;
+	__u32 gen;
+	struct vmg_config config;
+	struct host_entry *hosts;
+	size_t nhosts;
+	struct host_entry *prefixes;
+	size_t nprefixes;
+	struct port_entry *ports;
+	size_t nports;
+};
 
 struct dp {
 	struct vmsgate *skel;		/* kept whole, so the object can later be pinned */
@@ -31,7 +66,99 @@ struct dp {
 	struct ring_buffer *events;
 	dp_event_fn event_fn;
 	void *event_ctx;
+	struct gen_tables tab[2];
+	struct applied applied;
 };
+
+/* ---- the policy in force ------------------------------------------------- */
+
+static void forget_applied(struct applied *a)
+{
+	free(a->hosts);
+	free(a->prefixes);
+	free(a->ports);
+	*a = (struct applied){ 0 };
+}
+
+static bool same_prefix(const struct prefix *a, const struct prefix *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       !memcmp(a->addr, b->addr, a->family == VMG_FAMILY_V4 ? 4 : 16);
+}
+
+static bool same_host_val(const struct vmg_host_val *a, const struct vmg_host_val *b)
+{
+	return a->roles == b->roles && a->class_id == b->class_id && a->role == b->role &&
+	       a->protected_ == b->protected_;
+}
+
+static bool same_hosts(const struct host_entry *a, const struct host_entry *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!same_prefix(&a[i].pfx, &b[i].pfx) || !same_host_val(&a[i].val, &b[i].val))
+			return false;
+	}
+	return true;
+}
+
+static bool same_ports(const struct port_entry *a, const struct port_entry *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct vmg_port_key *x = &a[i].key, *y = &b[i].key;
+
+		if (x->class_id != y->class_id || x->port != y->port || x->proto != y->proto ||
+		    x->dir != y->dir || a[i].val.src_roles != b[i].val.src_roles ||
+		    a[i].val.rule_id != b[i].val.rule_id || a[i].val.flags != b[i].val.flags)
+			return false;
+	}
+	return true;
+}
+
+/* The settings of vmg_config that come from the policy. */
+static bool same_config(const struct vmg_config *a, const struct vmg_config *b)
+{
+	return a->mode == b->mode && a->unlisted_drop == b->unlisted_drop &&
+	       a->icmp == b->icmp && a->unknown_frag_drop == b->unknown_frag_drop &&
+	       a->conntrack == b->conntrack;
+}
+
+/* True when rs is what generation gen, the active one, already holds. */
+static bool is_applied(const struct applied *a, const struct ruleset *rs, __u32 gen)
+{
+	return a->valid && a->gen == gen && same_config(&a->config, &rs->config) &&
+	       a->nhosts == rs->nhosts && a->nprefixes == rs->nprefixes &&
+	       a->nports == rs->nports && same_hosts(a->hosts, rs->hosts, rs->nhosts) &&
+	       same_hosts(a->prefixes, rs->prefixes, rs->nprefixes) &&
+	       same_ports(a->ports, rs->ports, rs->nports);
+}
+
+static void *copy_array(const void *p, size_t n, size_t size)
+{
+	void *c = malloc(n * size + 1);
+
+	if (c && n)
+		memcpy(c, p, n * size);
+	return c;
+}
+
+/* Remembers rs as generation gen's; without memory, remembers nothing. */
+static void remember_applied(struct applied *a, const struct ruleset *rs, __u32 gen)
+{
+	forget_applied(a);
+	a->hosts = copy_array(rs->hosts, rs->nhosts, sizeof(*rs->hosts));
+	a->prefixes = copy_array(rs->prefixes, rs->nprefixes, sizeof(*rs->prefixes));
+	a->ports = copy_array(rs->ports, rs->nports, sizeof(*rs->ports));
+	if (!a->hosts || !a->prefixes || !a->ports) {
+		forget_applied(a);
+		return;
+	}
+	a->nhosts = rs->nhosts;
+	a->nprefixes = rs->nprefixes;
+	a->nports = rs->nports;
+	a->config = rs->config;
+	a->gen = gen;
+	a->valid = true;
+}
 
 const char *reason_name(enum vmg_reason r)
 {
@@ -127,7 +254,7 @@ static void explain_load_error(struct dp *dp, int err)
  * explain and replay; the pinned copy reuses the maps under the pin
  * directory, so a policy in force stays in force across the load.
  */
-static int dp_open(struct dp **out, bool pinned, bool *adopted)
+static int dp_open(struct dp **out, bool pinned, bool record, bool *adopted)
 {
 	struct dp *dp;
 	int err;
@@ -154,7 +281,7 @@ static int dp_open(struct dp **out, bool pinned, bool *adopted)
 		pr_err("failed to open the BPF object: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	dp->skel->rodata->record_last = !pinned;
+	dp->skel->rodata->record_last = record;
 	if (pinned) {
 		err = dp_pin_reuse(dp->skel->obj, adopted);
 		if (err)
@@ -174,6 +301,9 @@ static int dp_open(struct dp **out, bool pinned, bool *adopted)
 			 "looked up\n");
 	free(dp->verifier_log);
 	dp->verifier_log = NULL;
+	/* a private copy's maps are new, hence empty */
+	for (int g = 0; g < 2; g++)
+		dp->tab[g].known = dp->tab[g].counted = !pinned;
 	if (pinned) {
 		err = dp_pin_object(dp->skel->obj, bpf_program__fd(dp->skel->progs.vmsgate_xdp));
 		if (err)
@@ -190,12 +320,17 @@ cleanup:
 
 int dp_open_private(struct dp **out)
 {
-	return dp_open(out, false, NULL);
+	return dp_open(out, false, true, NULL);
+}
+
+int dp_open_private_unrecorded(struct dp **out)
+{
+	return dp_open(out, false, false, NULL);
 }
 
 int dp_open_pinned(struct dp **out, bool *adopted)
 {
-	return dp_open(out, true, adopted);
+	return dp_open(out, true, false, adopted);
 }
 
 int dp_prog_fd(const struct dp *dp)
@@ -209,6 +344,11 @@ void dp_close(struct dp *dp)
 		return;
 	ring_buffer__free(dp->events);
 	vmsgate__destroy(dp->skel);
+	for (int g = 0; g < 2; g++) {
+		free(dp->tab[g].host_buckets);
+		free(dp->tab[g].port_buckets);
+	}
+	forget_applied(&dp->applied);
 	free(dp->verifier_log);
 	free(dp);
 }
@@ -312,22 +452,175 @@ static int clear_generation(int fd, size_t key_size, size_t gen_off, __u32 store
 	return err;
 }
 
+/* ---- the hash tables' halves ---------------------------------------------- */
+
+#define ZERO_CHUNK 4096		/* entries per batch when zeroing */
+
+/* Zeroes n entries of an array map, at the indices in idx or from first on. */
+static int zero_entries(int fd, size_t vsz, const __u32 *idx, __u32 first, size_t n)
+{
+	size_t chunk = n < ZERO_CHUNK ? n : ZERO_CHUNK;
+	__u32 *keys = calloc(chunk + 1, sizeof(*keys));
+	void *zeros = calloc(chunk + 1, vsz);
+	int err = 0;
+
+	if (!keys || !zeros) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t done = 0; done < n && !err; done += chunk) {
+		size_t k = n - done < chunk ? n - done : chunk;
+
+		for (size_t i = 0; i < k; i++)
+			keys[i] = idx ? idx[done + i] : first + (__u32)(done + i);
+		err = update_many(fd, keys, zeros, sizeof(*keys), vsz, k);
+	}
+cleanup:
+	free(keys);
+	free(zeros);
+	return err;
+}
+
+static void forget_tables(struct gen_tables *g)
+{
+	free(g->host_buckets);
+	free(g->port_buckets);
+	*g = (struct gen_tables){ 0 };
+}
+
+static int clear_tables(struct dp *dp, __u32 gen)
+{
+	struct gen_tables *g = &dp->tab[gen];
+	struct vmsgate *s = dp->skel;
+	int hfd = map_fd(s->maps.vmg_hosts), pfd = map_fd(s->maps.vmg_ports);
+	int kfd = map_fd(s->maps.vmg_kinds);
+	int err;
+
+	if (g->known) {
+		err = zero_entries(hfd, sizeof(struct vmg_host_bucket), g->host_buckets, 0,
+				   g->nhost_buckets);
+		if (!err)
+			err = zero_entries(pfd, sizeof(struct vmg_port_bucket), g->port_buckets, 0,
+					   g->nport_buckets);
+		if (!err)
+			err = zero_entries(kfd, sizeof(struct vmg_host_val), NULL,
+					   gen * VMG_MAX_KINDS, g->nkinds);
+	} else {
+		err = zero_entries(hfd, sizeof(struct vmg_host_bucket), NULL,
+				   gen * VMG_HOST_BUCKETS, VMG_HOST_BUCKETS);
+		if (!err)
+			err = zero_entries(pfd, sizeof(struct vmg_port_bucket), NULL,
+					   gen * VMG_PORT_BUCKETS, VMG_PORT_BUCKETS);
+		if (!err)
+			err = zero_entries(kfd, sizeof(struct vmg_host_val), NULL,
+					   gen * VMG_MAX_KINDS, VMG_MAX_KINDS);
+	}
+	if (err)
+		return err;
+	forget_tables(g);
+	g->known = g->counted = true;
+	return 0;
+}
+
+/* The used buckets of n, as map indices of generation gen's half. */
+static int used_buckets(const void *buckets, size_t bsz, size_t n, __u32 gen, int host,
+			__u32 **idx, void **vals, size_t *nused)
+{
+	const char *b = buckets;
+
+	*idx = calloc(n, sizeof(**idx));
+	*vals = calloc(n, bsz);
+	*nused = 0;
+	if (!*idx || !*vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const void *bk = b + i * bsz;
+
+		if (host ? !dp_host_bucket_used(bk) : !dp_port_bucket_used(bk))
+			continue;
+		(*idx)[*nused] = gen * (__u32)n + (__u32)i;
+		memcpy((char *)*vals + *nused * bsz, bk, bsz);
+		(*nused)++;
+	}
+	return 0;
+}
+
+/* The tables into generation gen's half, which holds nothing (clear_tables). */
+static int fill_tables(struct dp *dp, const struct dp_tables *t, __u32 gen)
+{
+	struct gen_tables *g = &dp->tab[gen];
+	struct vmsgate *s = dp->skel;
+	void *hv = NULL, *pv = NULL;
+	__u32 *kidx = NULL;
+	int err;
+
+	/* until the writes succeed, the half holds an unknown part of them */
+	g->known = g->counted = false;
+	err = used_buckets(t->hosts, sizeof(*t->hosts), VMG_HOST_BUCKETS, gen, 1,
+			   &g->host_buckets, &hv, &g->nhost_buckets);
+	if (!err)
+		err = used_buckets(t->ports, sizeof(*t->ports), VMG_PORT_BUCKETS, gen, 0,
+				   &g->port_buckets, &pv, &g->nport_buckets);
+	kidx = calloc(t->nkinds + 1, sizeof(*kidx));
+	if (!err && !kidx)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < t->nkinds; i++)
+		kidx[i] = gen * VMG_MAX_KINDS + (__u32)i;
+	if (!err)
+		err = update_many(map_fd(s->maps.vmg_kinds), kidx, t->kinds, sizeof(*kidx),
+				  sizeof(*t->kinds), t->nkinds);
+	if (!err)
+		err = update_many(map_fd(s->maps.vmg_hosts), g->host_buckets, hv,
+				  sizeof(__u32), sizeof(*t->hosts), g->nhost_buckets);
+	if (!err)
+		err = update_many(map_fd(s->maps.vmg_ports), g->port_buckets, pv,
+				  sizeof(__u32), sizeof(*t->ports), g->nport_buckets);
+	free(hv);
+	free(pv);
+	free(kidx);
+	if (err)
+		return err;
+	g->nkinds = t->nkinds;
+	g->nhosts = t->nhosts;
+	g->nports = t->nports;
+	g->known = g->counted = true;
+	return 0;
+}
+
+/* Counts the used slots of generation gen's half, reading it from the kernel. */
+static int count_half(int fd, size_t bsz, __u32 nbuckets, __u32 gen, int host, size_t *out)
+{
+	char *val = calloc(1, bsz);
+	int err = 0;
+
+	*out = 0;
+	if (!val)
+		return -ENOMEM;
+	for (__u32 i = 0; i < nbuckets && !err; i++) {
+		__u32 key = gen * nbuckets + i;
+
+		if (bpf_map_lookup_elem(fd, &key, val))
+			err = -errno;
+		else
+			*out += host ? dp_host_bucket_used((void *)val) :
+				       dp_port_bucket_used((void *)val);
+	}
+	free(val);
+	return err;
+}
+
 static int clear_policy(struct dp *dp, __u32 gen)
 {
 	struct vmsgate *s = dp->skel;
 	int err;
 
-	err = clear_generation(map_fd(s->maps.vmg_hosts), sizeof(struct vmg_host_key),
-			       offsetof(struct vmg_host_key, gen), gen);
+	err = clear_tables(dp, gen);
 	if (!err)
 		err = clear_generation(map_fd(s->maps.vmg_pfx_v4), sizeof(struct vmg_lpm_v4_key),
 				       offsetof(struct vmg_lpm_v4_key, gen), htonl(gen));
 	if (!err)
 		err = clear_generation(map_fd(s->maps.vmg_pfx_v6), sizeof(struct vmg_lpm_v6_key),
 				       offsetof(struct vmg_lpm_v6_key, gen), htonl(gen));
-	if (!err)
-		err = clear_generation(map_fd(s->maps.vmg_ports), sizeof(struct vmg_port_key),
-				       offsetof(struct vmg_port_key, gen), gen);
 	return err;
 }
 
@@ -440,7 +733,8 @@ int dp_active_gen(const struct dp *dp)
 	return err ? err : (int)(st.active & 1);
 }
 
-static int write_config(struct dp *dp, const struct ruleset *rs, __u32 active, __u32 idle)
+static int write_config(struct dp *dp, const struct ruleset *rs, __u32 seed, __u32 active,
+			__u32 idle)
 {
 	int fd = map_fd(dp->skel->maps.vmg_config);
 	struct vmg_config cur, cfg = rs->config;
@@ -458,39 +752,10 @@ static int write_config(struct dp *dp, const struct ruleset *rs, __u32 active, _
 			cfg.has_prefix_v6 = 1;
 	}
 	cfg.pad = 0;
-	cfg.pad2 = 0;
+	cfg.seed = seed;
 	if (bpf_map_update_elem(fd, &idle, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
-}
-
-static int fill_hosts(struct dp *dp, const struct ruleset *rs, __u32 gen)
-{
-	struct vmg_host_key *keys;
-	struct vmg_host_val *vals;
-	int err;
-
-	keys = calloc(rs->nhosts + 1, sizeof(*keys));
-	vals = calloc(rs->nhosts + 1, sizeof(*vals));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < rs->nhosts; i++) {
-		const struct host_entry *h = &rs->hosts[i];
-
-		keys[i].gen = gen;
-		keys[i].family = h->pfx.family;
-		memcpy(keys[i].addr, h->pfx.addr, h->pfx.family == VMG_FAMILY_V4 ? 4 : 16);
-		vals[i] = h->val;
-		vals[i].pad = 0;
-	}
-	err = update_many(map_fd(dp->skel->maps.vmg_hosts), keys, vals, sizeof(*keys),
-			  sizeof(*vals), rs->nhosts);
-cleanup:
-	free(keys);
-	free(vals);
-	return err;
 }
 
 /* The tries: the generation leads every key, so generations never share a prefix. */
@@ -527,38 +792,9 @@ static int fill_prefixes(struct dp *dp, const struct ruleset *rs, __u32 gen)
 	return 0;
 }
 
-static int fill_ports(struct dp *dp, const struct ruleset *rs, __u32 gen)
-{
-	struct vmg_port_key *keys;
-	struct vmg_port_val *vals;
-	int err;
-
-	keys = calloc(rs->nports + 1, sizeof(*keys));
-	vals = calloc(rs->nports + 1, sizeof(*vals));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < rs->nports; i++) {
-		const struct port_entry *pe = &rs->ports[i];
-
-		keys[i].gen = gen;
-		keys[i].class_id = pe->key.class_id;
-		keys[i].port = pe->key.port;
-		keys[i].proto = pe->key.proto;
-		keys[i].dir = pe->key.dir;
-		vals[i] = pe->val;
-	}
-	err = update_many(map_fd(dp->skel->maps.vmg_ports), keys, vals, sizeof(*keys),
-			  sizeof(*vals), rs->nports);
-cleanup:
-	free(keys);
-	free(vals);
-	return err;
-}
-
 /* Everything of the policy into generation gen, which no packet is judged by. */
-static int fill_generation(struct dp *dp, const struct ruleset *rs, __u32 active, __u32 gen)
+static int fill_generation(struct dp *dp, const struct ruleset *rs, const struct dp_tables *t,
+			   __u32 active, __u32 gen)
 {
 	int err;
 
@@ -568,24 +804,20 @@ static int fill_generation(struct dp *dp, const struct ruleset *rs, __u32 active
 		pr_err("failed to clear the rule counters: %s\n", strerror(-err));
 		return err;
 	}
-	err = write_config(dp, rs, active, gen);
+	err = write_config(dp, rs, t->seed, active, gen);
 	if (err) {
 		pr_err("failed to write map vmg_config: %s\n", strerror(-err));
 		return err;
 	}
-	err = fill_hosts(dp, rs, gen);
+	err = fill_tables(dp, t, gen);
 	if (err) {
-		pr_err("failed to fill map vmg_hosts: %s\n", strerror(-err));
+		pr_err("failed to fill maps vmg_hosts, vmg_kinds and vmg_ports: %s\n",
+		       strerror(-err));
 		return err;
 	}
 	err = fill_prefixes(dp, rs, gen);
 	if (err) {
 		pr_err("failed to fill the prefix maps: %s\n", strerror(-err));
-		return err;
-	}
-	err = fill_ports(dp, rs, gen);
-	if (err) {
-		pr_err("failed to fill map vmg_ports: %s\n", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -606,15 +838,13 @@ static int wait_for_programs(struct dp *dp)
 	return 0;
 }
 
-int dp_apply(struct dp *dp, const struct ruleset *rs)
+/* Fills the idle generation with rs and its tables, then makes it the active one. */
+static int swap_in(struct dp *dp, const struct ruleset *rs, const struct dp_tables *t)
 {
 	struct vmg_state st;
 	__u32 active, idle, zero = 0;
 	int err;
 
-	err = dp_check_fits(rs);
-	if (err)
-		return err;
 	err = read_state(dp, &st);
 	if (err) {
 		pr_err("failed to read map vmg_state: %s\n", strerror(-err));
@@ -629,7 +859,7 @@ int dp_apply(struct dp *dp, const struct ruleset *rs)
 		pr_err("failed to clear the idle policy generation: %s\n", strerror(-err));
 		return err;
 	}
-	err = fill_generation(dp, rs, active, idle);
+	err = fill_generation(dp, rs, t, active, idle);
 	if (err)
 		goto rollback;
 
@@ -661,14 +891,48 @@ rollback:
 	return err;
 }
 
+int dp_apply(struct dp *dp, const struct ruleset *rs)
+{
+	struct dp_tables t;
+	int err, gen;
+
+	err = dp_check_fits(rs);
+	if (err)
+		return err;
+	gen = dp_active_gen(dp);
+	if (gen >= 0 && is_applied(&dp->applied, rs, (__u32)gen)) {
+		pr_debug("policy unchanged: the maps stay as they are\n");
+		return 0;
+	}
+	/* placed before anything changes: a policy that cannot be is refused */
+	err = dp_tables_build(rs, &t);
+	if (err)
+		return err;
+	forget_applied(&dp->applied);
+	err = swap_in(dp, rs, &t);
+	dp_tables_free(&t);
+	if (!err)
+		remember_applied(&dp->applied, rs, (__u32)dp_active_gen(dp));
+	return err;
+}
+
 int dp_gen_entries(struct dp *dp, int gen, struct dp_entries *out)
 {
 	struct vmsgate *s = dp->skel;
 	__u32 g = gen & 1;
-	int err;
+	struct gen_tables *t = &dp->tab[g];
+	int err = 0;
 
-	err = walk_generation(map_fd(s->maps.vmg_hosts), sizeof(struct vmg_host_key),
-			      offsetof(struct vmg_host_key, gen), g, NULL, &out->hosts);
+	if (!t->counted) {
+		err = count_half(map_fd(s->maps.vmg_hosts), sizeof(struct vmg_host_bucket),
+				 VMG_HOST_BUCKETS, g, 1, &t->nhosts);
+		if (!err)
+			err = count_half(map_fd(s->maps.vmg_ports), sizeof(struct vmg_port_bucket),
+					 VMG_PORT_BUCKETS, g, 0, &t->nports);
+		t->counted = !err;
+	}
+	out->hosts = t->nhosts;
+	out->ports = t->nports;
 	if (!err)
 		err = walk_generation(map_fd(s->maps.vmg_pfx_v4), sizeof(struct vmg_lpm_v4_key),
 				      offsetof(struct vmg_lpm_v4_key, gen), htonl(g), NULL,
@@ -677,9 +941,6 @@ int dp_gen_entries(struct dp *dp, int gen, struct dp_entries *out)
 		err = walk_generation(map_fd(s->maps.vmg_pfx_v6), sizeof(struct vmg_lpm_v6_key),
 				      offsetof(struct vmg_lpm_v6_key, gen), htonl(g), NULL,
 				      &out->prefixes_v6);
-	if (!err)
-		err = walk_generation(map_fd(s->maps.vmg_ports), sizeof(struct vmg_port_key),
-				      offsetof(struct vmg_port_key, gen), g, NULL, &out->ports);
 	return err;
 }
 

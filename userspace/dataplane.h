@@ -27,6 +27,11 @@ struct dp_verdict {
 
 /* Loads the program and maps privately: nothing pinned, nothing attached. */
 int dp_open_private(struct dp **out);
+/*
+ * The same, but the program does not record verdicts for dp_judge(): it
+ * then runs exactly as the daemon's pinned copy does (benchmarks).
+ */
+int dp_open_private_unrecorded(struct dp **out);
 void dp_close(struct dp *dp);
 /* True when the program was loaded with its conntrack lookup. */
 bool dp_has_conntrack(const struct dp *dp);
@@ -35,7 +40,8 @@ bool dp_has_conntrack(const struct dp *dp);
  * Makes rs the policy in force: checks that it fits the maps (refusing with
  * a message naming the map and the sizes before anything changes), fills
  * the idle generation, flips the active one, waits for programs in flight,
- * then removes the old generation's entries.
+ * then removes the old generation's entries. A policy equal to the one this
+ * process last put in force, and still in force, changes nothing.
  */
 int dp_apply(struct dp *dp, const struct ruleset *rs);
 int dp_check_fits(const struct ruleset *rs);

@@ -196,7 +196,7 @@ done
 out=$(gw "$VMSGATE" run -c "$policy" 2>&1)
 expect_eq "a daemon facing pins of another ABI exits 1" 1 "$?"
 expect "and says which ABI and what to do" \
-	grep -q "are of another vmsgate version (ABI 99, this one speaks 1); run 'vmsgate detach'" \
+	grep -q "are of another vmsgate version (ABI 99, this one speaks 2); run 'vmsgate detach'" \
 	<<<"$out"
 expect "detach removes program, pins and table" gw "$VMSGATE" detach
 expect_not "no nft table after detach" gw nft list table inet vmsgate
