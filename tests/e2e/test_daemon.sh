@@ -195,8 +195,9 @@ for slot in 0 1; do
 done
 out=$(gw "$VMSGATE" run -c "$policy" 2>&1)
 expect_eq "a daemon facing pins of another ABI exits 1" 1 "$?"
+abi=$(sed -n 's/^#define VMG_ABI_VERSION \([0-9]*\)$/\1/p' include/vmsgate_abi.h)
 expect "and says which ABI and what to do" \
-	grep -q "are of another vmsgate version (ABI 99, this one speaks 2); run 'vmsgate detach'" \
+	grep -q "are of another vmsgate version (ABI 99, this one speaks $abi); run 'vmsgate detach'" \
 	<<<"$out"
 expect "detach removes program, pins and table" gw "$VMSGATE" detach
 expect_not "no nft table after detach" gw nft list table inet vmsgate
