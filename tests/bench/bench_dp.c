@@ -430,6 +430,24 @@ static void size_close(struct size_set *z)
 		ruleset_free(&z->rs);
 }
 
+/* Packet p of family f through every program of one size, in run r. */
+static int measure_set(const struct opts *o, const struct frames *fr, struct size_set *z,
+		       int p, int f, int r)
+{
+	for (int k = 0; k < z->nsubj; k++) {
+		/* rotate who goes first, so that no one is always cold */
+		int s = (k + r + p) % z->nsubj;
+		int err = time_run(z->subj[s].fd, fr->buf[p][f], fr->len[p][f], o->repeat,
+				   &z->ns[s][p][f][r], &z->retval[s][p][f]);
+
+		if (err) {
+			pr_err("failed to run %s: %s\n", z->subj[s].name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 /*
  * Run r of every packet through every program of every size. The sizes
  * take turns within a run, so that a machine that speeds up or slows down
@@ -438,27 +456,14 @@ static void size_close(struct size_set *z)
 static int measure_run(const struct opts *o, const struct frames *fr, struct size_set *sets,
 		       int nsets, int r)
 {
-	for (int p = 0; p < BP_COUNT; p++) {
-		for (int f = 0; f < NFAM; f++) {
+	for (int p = 0; p < BP_COUNT; p++)
+		for (int f = 0; f < NFAM; f++)
 			for (int i = 0; i < nsets; i++) {
-				struct size_set *z = &sets[(i + r) % nsets];
+				int err = measure_set(o, fr, &sets[(i + r) % nsets], p, f, r);
 
-				for (int k = 0; k < z->nsubj; k++) {
-					/* rotate who goes first, so that no one is always cold */
-					int s = (k + r + p) % z->nsubj;
-					int err = time_run(z->subj[s].fd, fr->buf[p][f], fr->len[p][f],
-							   o->repeat, &z->ns[s][p][f][r],
-							   &z->retval[s][p][f]);
-
-					if (err) {
-						pr_err("failed to run %s: %s\n", z->subj[s].name,
-						       strerror(-err));
-						return err;
-					}
-				}
+				if (err)
+					return err;
 			}
-		}
-	}
 	return 0;
 }
 
