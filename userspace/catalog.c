@@ -26,6 +26,11 @@ int flow_parse_to(struct ydoc *d, yaml_node_t *n, int *role)
 	if (err)
 		return err;
 	*role = role_parse(s);
+	if (*role < 0 && !strcmp(s, "servers"))
+		return yerr(d, n, "to: 'servers' is for from; a flow goes to one role");
+	if (*role < 0 && role_suggest(s))
+		return yerr(d, n, "to: unknown role '%s'; did you mean '%s'?", s,
+			    role_suggest(s));
 	if (*role < 0)
 		return yerr(d, n, "to: unknown role '%s'", s);
 	return 0;
@@ -51,6 +56,9 @@ int flow_parse_from(struct ydoc *d, yaml_node_t *n, uint64_t *mask)
 			continue;
 		}
 		role = role_parse(s);
+		if (role < 0 && role_suggest(s))
+			return yerr(d, r, "from: unknown role '%s'; did you mean '%s'?", s,
+				    role_suggest(s));
 		if (role < 0)
 			return yerr(d, r, "from: unknown role '%s'", s);
 		*mask |= ROLE_BIT(role);

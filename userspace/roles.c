@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +52,51 @@ int role_parse(const char *name)
 		if (!strcmp(name, role_names[i]))
 			return i;
 	return -1;
+}
+
+/* Edit distance, case-insensitive, '_' and ' ' counted as '-'; short names only. */
+static int distance(const char *a, const char *b)
+{
+	int row[40], la = (int)strlen(a), lb = (int)strlen(b);
+
+	if (la >= 40 || lb >= 40)
+		return 99;
+	for (int j = 0; j <= lb; j++)
+		row[j] = j;
+	for (int i = 1; i <= la; i++) {
+		int diag = row[0], ca = tolower((unsigned char)a[i - 1]);
+
+		ca = ca == '_' || ca == ' ' ? '-' : ca;
+		row[0] = i;
+		for (int j = 1; j <= lb; j++) {
+			int up = row[j], cost = ca != b[j - 1];
+			int best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *role_suggest(const char *name)
+{
+	const char *best = NULL;
+	int best_d = 4;
+
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		int d = distance(name, role_names[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = role_names[i];
+		}
+	}
+	return best;
 }
 
 const char *role_name(int role)

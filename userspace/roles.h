@@ -57,6 +57,8 @@ enum feature {
 /* Role name ("recording-server") to index, or -1. */
 int role_parse(const char *name);
 const char *role_name(int role);
+/* The role name nearest to a misspelt one, or NULL when none is near. */
+const char *role_suggest(const char *name);
 /* "recording-server" -> "recording_server", for nftables set names and labels */
 const char *role_ident(int role);
 int feature_parse(const char *name);

@@ -102,6 +102,17 @@ bool prefix_contains(const struct prefix *outer, const struct prefix *inner)
 	return true;
 }
 
+/* An unknown role, with the nearest known one when there is one. */
+static int unknown_role(struct ydoc *d, const yaml_node_t *n, const char *what,
+			const char *name)
+{
+	const char *near = role_suggest(name);
+
+	if (near)
+		return yerr(d, n, "%s: unknown role '%s'; did you mean '%s'?", what, name, near);
+	return yerr(d, n, "%s: unknown role '%s' (the README lists the roles)", what, name);
+}
+
 static struct src_pos pos_of(const yaml_node_t *n)
 {
 	return (struct src_pos){ .line = yline(n), .col = ycol(n) };
@@ -170,7 +181,7 @@ static int parse_hosts(struct ydoc *d, yaml_node_t *n, struct site *s)
 		int role = role_parse(ystr(k));
 
 		if (role < 0)
-			return yerr(d, k, "hosts: unknown role '%s'", ystr(k));
+			return unknown_role(d, k, "hosts", ystr(k));
 		s->role_pos[role] = pos_of(k);
 		err = parse_role_hosts(d, ydoc_node(d, p->value), role, s);
 		if (err)
@@ -253,7 +264,7 @@ static int parse_overrides(struct ydoc *d, yaml_node_t *n, struct site *s)
 			return yerr(d, o, "overrides: each entry needs role, port and new_port");
 		ov.role = role_parse(ystr(r) ?: "");
 		if (ov.role < 0)
-			return yerr(d, r, "overrides.role: unknown role '%s'", ystr(r) ?: "");
+			return unknown_role(d, r, "overrides.role", ystr(r) ?: "");
 		err = yport(d, p, "overrides.port", &ov.port) ?:
 		      yport(d, np, "overrides.new_port", &ov.new_port);
 		if (err)

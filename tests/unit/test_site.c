@@ -29,6 +29,10 @@ static const struct bad_case bad_cases[] = {
 	{ "duplicate key", "mode: enforce\nicmp: allow\nmode: monitor\n", "3:1",
 	  "duplicate key 'mode' (first at line 1)" },
 	{ "unknown role", "hosts:\n  recorder: [10.0.0.1]\n", "2:3", "unknown role 'recorder'" },
+	{ "misspelt role", "hosts:\n  recordingserver: [10.0.0.1]\n", "2:3",
+	  "unknown role 'recordingserver'; did you mean 'recording-server'?" },
+	{ "servers as a destination", "extra:\n  - { from: [devices], to: servers, "
+	  "proto: udp, ports: 9 }\n", "2:28", "'servers' is for from" },
 	{ "duplicate role", "hosts:\n  devices: [10.0.0.1]\n  devices: [10.0.0.2]\n", "3:3",
 	  "duplicate key 'devices'" },
 	{ "unknown feature", "features: { smtp: true, teleport: true }\n", "1:25",
