@@ -129,6 +129,30 @@ static int add_addr(struct site *s, int role, const struct prefix *p, const yaml
 	return 0;
 }
 
+/* Addresses no host of a site has: loopback, multicast, unspecified. */
+static const char *odd_address(const struct prefix *p)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t zero[16];
+
+	if (p->family == VMG_FAMILY_V4) {
+		if (p->addr[0] == 127)
+			return "a loopback address";
+		if (p->len >= 4 && (p->addr[0] & 0xf0) == 0xe0)
+			return "a multicast address";
+		if (p->len == 32 && !memcmp(p->addr, zero, 4))
+			return "the unspecified address";
+		return NULL;
+	}
+	if (p->len == 128 && !memcmp(p->addr, v6_loopback, 16))
+		return "a loopback address";
+	if (p->len >= 8 && p->addr[0] == 0xff)
+		return "a multicast address";
+	if (p->len == 128 && !memcmp(p->addr, zero, 16))
+		return "the unspecified address";
+	return NULL;
+}
+
 static int parse_role_hosts(struct ydoc *d, yaml_node_t *n, int role, struct site *s)
 {
 	char what[64], canon[64];
@@ -163,6 +187,9 @@ static int parse_role_hosts(struct ydoc *d, yaml_node_t *n, int role, struct sit
 		if (cleared)
 			ywarn(d, a, "%s: '%s' has host bits set; using %s", what, str,
 			      prefix_str(&p, canon, sizeof(canon)));
+		if (odd_address(&p))
+			ywarn(d, a, "%s: '%s' is %s, not the address of a host",
+			      what, str, odd_address(&p));
 		err = add_addr(s, role, &p, a, &cap);
 		if (err)
 			return err;

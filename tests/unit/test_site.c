@@ -213,6 +213,26 @@ static void test_canonical_addresses(void **state)
 	site_free(&s);
 }
 
+/* Loopback and multicast addresses load, with a warning at each. */
+static void test_odd_addresses(void **state)
+{
+	static const char yaml[] = "hosts:\n  devices: [127.0.0.1, \"ff02::1\", 10.0.0.1]\n";
+	struct capture cap;
+	struct site s;
+	const char *out;
+
+	capture_begin(&cap);
+	assert_int_equal(site_load_string(yaml, strlen(yaml), "s.yaml", &s, false), 0);
+	out = capture_end(&cap);
+	assert_non_null(strstr(out, "s.yaml:2:13: warning: hosts.devices: '127.0.0.1' is a "
+				    "loopback address, not the address of a host"));
+	assert_non_null(strstr(out, "s.yaml:2:24: warning: hosts.devices: 'ff02::1' is a "
+				    "multicast address"));
+	assert_null(strstr(out, "10.0.0.1"));
+	assert_int_equal(s.nhosts[ROLE_DEVICES], 3);
+	site_free(&s);
+}
+
 /* The bundled examples all load and compile without an error. */
 static void test_examples(void **state)
 {
@@ -251,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_full_shape),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_canonical_addresses),
+		cmocka_unit_test(test_odd_addresses),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_missing_file),
 	};
