@@ -432,6 +432,8 @@ void catalog_print(const struct catalog *cat, bool json)
 	       "PURPOSE");
 	for (size_t i = 0; i < cat->nflows; i++) {
 		const struct flow *fl = &cat->flows[i];
+		const char *rest, *f;
+		size_t n;
 
 		if (fl->port_end != fl->port)
 			snprintf(ports, sizeof(ports), "%u-%u", fl->port, fl->port_end);
@@ -442,9 +444,16 @@ void catalog_print(const struct catalog *cat, bool json)
 			snprintf(from, sizeof(from), "servers");
 		else
 			role_mask_str(fl->from, from, sizeof(from));
-		printf("%-26s %-5s %-11s %-30s %-26s %s\n", role_name(fl->to),
-		       proto_name(fl->proto), ports, flags, fl->local_only ? "(local only)" : from,
-		       fl->purpose);
+		f = fl->local_only ? "(local only)" : from;
+		n = list_head(f, 26, &rest);
+		printf("%-26s %-5s %-11s %-30s %-26.*s %s\n", role_name(fl->to),
+		       proto_name(fl->proto), ports, flags, (int)n, f, fl->purpose);
+		/* a long source list goes on under its column */
+		while (*rest) {
+			f = rest;
+			n = list_head(f, 26, &rest);
+			printf("%76s%.*s\n", "", (int)n, f);
+		}
 	}
 	printf("%zu flows from %s\n", cat->nflows, cat->path);
 }

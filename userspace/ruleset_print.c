@@ -90,9 +90,18 @@ static void print_table(const struct ruleset *rs)
 
 		ports_str(r, ports, sizeof(ports));
 		role_mask_str(r->from, from, sizeof(from));
-		printf("%-4u %-26s %-5s %-11s %-5s %-40s %s\n", r->id, role_name(r->to),
-		       proto_str(r->proto), ports, r->local_only ? "yes" : "-",
-		       from[0] ? from : "-", r->purpose);
+		const char *rest, *f = from[0] ? from : "-";
+		size_t n = list_head(f, 40, &rest);
+
+		printf("%-4u %-26s %-5s %-11s %-5s %-40.*s %s\n", r->id, role_name(r->to),
+		       proto_str(r->proto), ports, r->local_only ? "yes" : "-", (int)n, f,
+		       r->purpose);
+		/* a long source list goes on under its column */
+		while (*rest) {
+			f = rest;
+			n = list_head(f, 40, &rest);
+			printf("%56s%.*s\n", "", (int)n, f);
+		}
 	}
 	printf("\n%zu rules; %zu exact addresses, %zu prefixes, %zu classes, "
 	       "%zu port entries\n", rs->nrules, rs->nhosts, rs->nprefixes,

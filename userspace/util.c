@@ -96,3 +96,24 @@ void json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+size_t list_head(const char *s, size_t width, const char **next)
+{
+	size_t len = strlen(s), fit = 0;
+	const char *sep = s;
+
+	if (len <= width) {
+		*next = s + len;
+		return len;
+	}
+	while ((sep = strstr(sep, ", ")) && (size_t)(sep - s) <= width) {
+		fit = (size_t)(sep - s) + 1;	/* keep the comma */
+		sep += 2;
+	}
+	if (!fit) {
+		sep = strstr(s, ", ");
+		fit = sep ? (size_t)(sep - s) + 1 : len;
+	}
+	*next = s + fit + (s[fit] == ' ');
+	return fit;
+}

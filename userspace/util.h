@@ -12,6 +12,11 @@ int read_file(const char *path, char **out, size_t *len);
 /* Grows *arr (of *cap elements of size sz) to hold n + 1. 0 or -ENOMEM. */
 int grow(void **arr, size_t *cap, size_t n, size_t sz);
 char *xstrdup(const char *s);
+/*
+ * The length of the head of a ", "-separated list that fits in width
+ * (at least one item); *next is where the rest starts, "" at the end.
+ */
+size_t list_head(const char *s, size_t width, const char **next);
 /* Writes s as a JSON string literal, quotes included. */
 void json_str(FILE *f, const char *s);
 

@@ -115,12 +115,28 @@ static void test_version_ordinals(void **state)
 	assert_int_equal(catalog_version_ordinal("1999"), -1);
 }
 
+/* Long source lists break between items, never inside one. */
+static void test_list_head(void **state)
+{
+	const char *rest;
+
+	assert_int_equal(list_head("a, b", 10, &rest), 4);
+	assert_string_equal(rest, "");
+	assert_int_equal(list_head("alpha, beta, gamma", 12, &rest), 12);
+	assert_string_equal(rest, "gamma");
+	assert_int_equal(list_head("alpha, beta", 3, &rest), 6);	/* one item at least */
+	assert_string_equal(rest, "beta");
+	assert_int_equal(list_head("averyverylongrole", 5, &rest), 17);
+	assert_string_equal(rest, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_seed_row_is_a_flow),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_version_ordinals),
+		cmocka_unit_test(test_list_head),
 	};
 
 	setenv("VMSGATE_CATALOG_DIR", SRCDIR "/policies", 1);
