@@ -79,9 +79,7 @@ int do_check(int argc, char **argv)
 	if (err)
 		return EXIT_FAIL;
 	/* what `run` would refuse, refused here too */
-	if (dp_check_fits(&rs)) {
-		fprintf(stderr, "%s: error: the policy does not fit the data plane's maps; "
-			"narrow the widest port ranges or merge prefixes\n", o.config);
+	if (dp_check_fits(&rs, o.config)) {
 		ruleset_free(&rs);
 		return EXIT_FAIL;
 	}

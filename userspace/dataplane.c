@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <linux/bpf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -684,13 +685,18 @@ static int read_counters(struct dp *dp, struct bpf_map *map, __u32 first, __u32 
 
 /* ---- policy ------------------------------------------------------------- */
 
-static int refuse(const char *map, size_t n, size_t cap)
+static int refuse(const char *source, const char *map, size_t n, size_t cap)
 {
-	pr_err("policy does not fit map %s: %zu entries, capacity %zu\n", map, n, cap);
+	if (source)
+		fprintf(stderr, "%s: error: policy does not fit map %s: %zu entries, capacity "
+			"%zu; narrow the widest port ranges or merge prefixes\n", source, map,
+			n, cap);
+	else
+		pr_err("policy does not fit map %s: %zu entries, capacity %zu\n", map, n, cap);
 	return -E2BIG;
 }
 
-int dp_check_fits(const struct ruleset *rs)
+int dp_check_fits(const struct ruleset *rs, const char *source)
 {
 	size_t v4 = 0, v6 = 0;
 
@@ -701,17 +707,17 @@ int dp_check_fits(const struct ruleset *rs)
 			v6++;
 	}
 	if (rs->nhosts > VMG_MAX_HOSTS)
-		return refuse("vmg_hosts", rs->nhosts, VMG_MAX_HOSTS);
+		return refuse(source, "vmg_hosts", rs->nhosts, VMG_MAX_HOSTS);
 	if (v4 > VMG_MAX_PREFIXES)
-		return refuse("vmg_pfx_v4", v4, VMG_MAX_PREFIXES);
+		return refuse(source, "vmg_pfx_v4", v4, VMG_MAX_PREFIXES);
 	if (v6 > VMG_MAX_PREFIXES)
-		return refuse("vmg_pfx_v6", v6, VMG_MAX_PREFIXES);
+		return refuse(source, "vmg_pfx_v6", v6, VMG_MAX_PREFIXES);
 	if (rs->nports > VMG_MAX_PORT_RULES)
-		return refuse("vmg_ports", rs->nports, VMG_MAX_PORT_RULES);
+		return refuse(source, "vmg_ports", rs->nports, VMG_MAX_PORT_RULES);
 	if (rs->nrules > VMG_MAX_RULES)
-		return refuse("vmg_rule_cnt", rs->nrules, VMG_MAX_RULES);
+		return refuse(source, "vmg_rule_cnt", rs->nrules, VMG_MAX_RULES);
 	if (rs->nclasses > UINT16_MAX + 1)
-		return refuse("vmg_ports (classes)", rs->nclasses, UINT16_MAX + 1);
+		return refuse(source, "vmg_ports (classes)", rs->nclasses, UINT16_MAX + 1);
 	return 0;
 }
 
@@ -896,7 +902,7 @@ int dp_apply(struct dp *dp, const struct ruleset *rs)
 	struct dp_tables t;
 	int err, gen;
 
-	err = dp_check_fits(rs);
+	err = dp_check_fits(rs, NULL);
 	if (err)
 		return err;
 	gen = dp_active_gen(dp);

@@ -44,7 +44,8 @@ bool dp_has_conntrack(const struct dp *dp);
  * process last put in force, and still in force, changes nothing.
  */
 int dp_apply(struct dp *dp, const struct ruleset *rs);
-int dp_check_fits(const struct ruleset *rs);
+/* source, when given, names the policy file in the one error line. */
+int dp_check_fits(const struct ruleset *rs, const char *source);
 /* The generation packets are judged by now (0 or 1). */
 int dp_active_gen(const struct dp *dp);
 

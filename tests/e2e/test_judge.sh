@@ -62,6 +62,22 @@ expect_eq "any: the mobile server's reply reaches it under unlisted drop" "pass 
 expect_eq "any: but a new connection to that address is unlisted" "drop (unlisted)" \
 	"$(verdict "$work/any.yaml" 10.0.0.20:50000 203.0.113.9:8081/tcp S)"
 
+# a policy too big for the maps: check refuses it as run would, in one line
+printf 'hosts:\n  devices: [10.0.0.0/8]\n  recording-server: [10.1.0.0/16]\nextra:\n' \
+	>"$work/big.yaml"
+for flow in "devices recording-server" "recording-server devices"; do
+	for proto in tcp udp; do
+		set -- $flow
+		printf '  - { from: [%s], to: %s, proto: %s, ports: "1-65535" }\n' "$1" "$2" "$proto"
+	done
+done >>"$work/big.yaml"
+out=$("$VMSGATE" check -q -c "$work/big.yaml" 2>&1)
+expect_eq "check refuses a policy too big for the maps" 1 "$?"
+expect_eq "in one line" 1 "$(wc -l <<<"$out")"
+expect "naming the file, the map and the sizes" grep -qE \
+	"^$work/big.yaml: error: policy does not fit map vmg_ports: [0-9]+ entries, capacity 262144; " \
+	<<<"$out"
+
 printf 'hosts:\n  devices: [10.0.0.0/40]\n' >"$work/bad.yaml"
 out=$("$VMSGATE" explain -c "$work/bad.yaml" --from 10.0.0.1 --to 10.0.0.2:80/tcp 2>&1)
 expect_eq "explain with a bad policy exits 1" 1 "$?"
